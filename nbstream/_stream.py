@@ -17,6 +17,7 @@ the stream ended:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import AsyncIterable, AsyncIterator, Iterable
 from types import TracebackType
@@ -45,10 +46,9 @@ def describe_error(exc: BaseException, secrets: Iterable[str | None] = ()) -> st
         text = str(exc)
     elif isinstance(exc, httpx.HTTPError):
         where = ""
-        try:
+        # httpx raises RuntimeError when no request is attached to the exception.
+        with contextlib.suppress(RuntimeError):
             where = f" {exc.request.url.host}:{exc.request.url.port or ''}".rstrip(":")
-        except RuntimeError:  # httpx raises RuntimeError when no request is attached
-            pass
         detail = str(exc) or type(exc).__name__
         if isinstance(exc, httpx.ConnectError):
             text = f"could not connect to{where} ({detail}); is the server running?"
@@ -129,7 +129,10 @@ class DeltaStream(AsyncIterator[Delta]):
             self._cancel_reason = reason
 
     def _end(
-        self, status: Status | None = None, error: str | None = None, exc: BaseException | None = None
+        self,
+        status: Status | None = None,
+        error: str | None = None,
+        exc: BaseException | None = None,
     ) -> None:
         if self._final is None:
             self._final = self.builder.build(status=status, error=error, exception=exc)

@@ -1,0 +1,134 @@
+"""The delta model and Reply: accumulation, status rules, timings, reprs."""
+
+from __future__ import annotations
+
+import pytest
+
+from nbstream import (
+    End,
+    ErrorDelta,
+    Finish,
+    Metadata,
+    ReasoningDelta,
+    Reply,
+    ReplyBuilder,
+    ServerReportedError,
+    TextDelta,
+    ToolCall,
+    ToolCallDelta,
+    Usage,
+)
+
+
+def build(*deltas: object, **kw: object) -> Reply:
+    b = ReplyBuilder(started=100.0)
+    for d in deltas:
+        b.add(d)  # type: ignore[arg-type]
+    return b.build(ended=110.0, **kw)  # type: ignore[arg-type]
+
+
+def test_text_reasoning_and_metadata_accumulate() -> None:
+    r = build(
+        Metadata(model="m1", format="openai-chat", time=100.0),
+        ReasoningDelta("think ", time=100.5),
+        ReasoningDelta("hard", time=100.6),
+        TextDelta("Hel", time=101.0),
+        TextDelta("lo", time=102.0),
+        Metadata(response_id="r-1"),
+        Finish("stop", time=102.5),
+        End(complete=True, time=103.0),
+    )
+    assert (r.text, r.reasoning) == ("Hello", "think hard")
+    assert (r.model, r.response_id, r.format) == ("m1", "r-1", "openai-chat")
+    assert (r.status, r.finish_reason, r.error) == ("finished", "stop", None)
+    assert r.ok
+    assert str(r) == "Hello"
+    assert r.ttft == pytest.approx(0.5)
+    assert r.duration == pytest.approx(10.0)
+    assert r.arrivals[:3] == pytest.approx((0.0, 0.5, 0.6))
+
+
+def test_status_rules() -> None:
+    assert build(TextDelta("a"), End(complete=False)).status == "truncated"
+    assert build(TextDelta("a")).status == "truncated"  # never ended
+    failed = build(TextDelta("a"), ErrorDelta("overloaded", code="overloaded_error"), End(True))
+    assert (failed.status, failed.error, failed.text) == ("failed", "overloaded", "a")
+    cancelled = build(TextDelta("a"), status="cancelled", error="cancelled by user")
+    assert (cancelled.status, cancelled.error, cancelled.text) == (
+        "cancelled",
+        "cancelled by user",
+        "a",
+    )
+
+
+def test_first_error_is_kept() -> None:
+    r = build(ErrorDelta("first"), ErrorDelta("second"))
+    assert r.error == "first"
+
+
+def test_raise_for_status() -> None:
+    ok = build(TextDelta("a"), End(True))
+    assert ok.raise_for_status() is ok
+    with pytest.raises(ServerReportedError, match="overloaded"):
+        build(ErrorDelta("overloaded"), End(True)).raise_for_status()
+    boom = ValueError("boom")
+    with pytest.raises(ValueError, match="boom"):
+        build(status="failed", error="boom", exception=boom).raise_for_status()
+
+
+def test_usage_merges_field_by_field() -> None:
+    r = build(Usage(input_tokens=12), Usage(output_tokens=30), End(True))
+    assert r.usage == Usage(input_tokens=12, output_tokens=30, total_tokens=42)
+    assert r.output_tokens == 30
+
+
+def test_tokens_per_s_from_usage_or_delta_count() -> None:
+    deltas = [TextDelta("x", time=101.0 + i * 0.1) for i in range(11)]
+    b = ReplyBuilder(started=100.0)
+    for d in deltas:
+        b.add(d)
+    r = b.build(ended=102.0)
+    assert r.content_deltas == 11
+    assert r.tokens_per_s == pytest.approx(10 / 1.0)
+    assert build().tokens_per_s is None
+
+
+def test_tool_call_fragments_assemble() -> None:
+    r = build(
+        ToolCallDelta(0, id="call_1", name="get_weather"),
+        ToolCallDelta(0, arguments='{"city":'),
+        ToolCallDelta(1, id="call_2", name="now"),
+        ToolCallDelta(0, arguments=' "Oslo"}'),
+        End(True),
+    )
+    assert r.tool_calls == (
+        ToolCall(0, "call_1", "get_weather", '{"city": "Oslo"}'),
+        ToolCall(1, "call_2", "now", ""),
+    )
+
+
+def test_buffered_detects_one_burst() -> None:
+    burst = build(*(TextDelta("x", time=105.0 + i * 0.0001) for i in range(50)), End(True))
+    paced = build(*(TextDelta("x", time=101.0 + i * 0.05) for i in range(50)), End(True))
+    assert burst.buffered
+    assert not paced.buffered
+    not_streamed = build(
+        Metadata(streamed=False), TextDelta("x", time=105.0), TextDelta("y", time=105.0)
+    )
+    assert not not_streamed.buffered
+    assert not not_streamed.streamed
+
+
+def test_equality_ignores_arrival_time_and_repr_omits_defaults() -> None:
+    assert TextDelta("a", time=1.0) == TextDelta("a", time=2.0)
+    assert repr(TextDelta("a", time=3.0)) == "TextDelta(text='a')"
+    assert repr(Usage(output_tokens=3)) == "Usage(output_tokens=3)"
+    assert repr(build(TextDelta("hi"), End(True))) == "Reply(text='hi')"
+
+
+def test_builder_text_is_readable_while_streaming() -> None:
+    b = ReplyBuilder()
+    for piece in ("a", "b", "", "c"):
+        b.add(TextDelta(piece))
+        assert b.text.endswith(piece)
+    assert b.text == "abc"
