@@ -1,0 +1,54 @@
+"""The public API: one sorted __all__, every name resolves, documented and typed."""
+
+from __future__ import annotations
+
+import inspect
+import subprocess
+import sys
+
+import pytest
+
+import nbstream
+
+
+def test_all_is_sorted_and_matches_the_export_table() -> None:
+    assert nbstream.__all__ == sorted(nbstream.__all__)
+    assert set(nbstream.__all__) == {
+        *nbstream._EXPORTS,
+        "load_ipython_extension",
+        "unload_ipython_extension",
+    }
+
+
+def test_every_public_name_resolves_and_is_documented() -> None:
+    for name in nbstream.__all__:
+        obj = getattr(nbstream, name)
+        if inspect.isclass(obj) or inspect.isfunction(obj):
+            assert inspect.getdoc(obj), f"nbstream.{name} has no docstring"
+            assert obj.__module__.startswith("nbstream."), name
+
+
+def test_private_modules_are_not_public() -> None:
+    assert not [n for n in nbstream.__all__ if n.startswith("_")]
+
+
+def test_unknown_attribute_raises_attribute_error() -> None:
+    with pytest.raises(AttributeError, match="no_such_name"):
+        nbstream.no_such_name  # type: ignore[attr-defined]  # noqa: B018
+
+
+def test_py_typed_is_shipped() -> None:
+    from importlib.resources import files
+
+    assert files("nbstream").joinpath("py.typed").is_file()
+
+
+def test_import_is_cheap_and_loads_no_jupyter() -> None:
+    code = (
+        "import sys, nbstream; "
+        "bad = [m for m in sys.modules if m.split('.')[0] in "
+        "('IPython', 'ipywidgets', 'ipykernel', 'nest_asyncio', 'nest_asyncio2', 'uvicorn')]; "
+        "print(bad)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
