@@ -48,7 +48,9 @@ class ServerThread:
             timeout_graceful_shutdown=1,
         )
         self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._run, name=f"nbstream-server-{self.port}", daemon=True)
+        self._thread = threading.Thread(
+            target=self._run, name=f"nbstream-server-{self.port}", daemon=True
+        )
 
     @property
     def url(self) -> str:
