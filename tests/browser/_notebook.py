@@ -1,0 +1,224 @@
+"""Drive one notebook in JupyterLab 4 or Notebook 7 the way a person does, and read what they see.
+
+Modelled on JupyterLab's Galata helpers (``page.notebook.run``, ``getCellOutput``, ``save``):
+actions go through the application's command registry (``window.jupyterapp``, exposed by the
+server option ``expose_app_in_browser``) or through real keyboard and mouse events; reads come
+from the rendered DOM. Both apps share the notebook widgets, so the same selectors work in both.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+from playwright.sync_api import Locator, Page, Route
+
+from ._jupyter import JupyterServer
+
+__all__ = ["NotebookPage", "write_notebook"]
+
+# The notebook widget currently in the main area (JupyterLab) or the page (Notebook 7).
+_PANEL = "window.jupyterapp?.shell?.currentWidget"
+
+
+def write_notebook(path: Path, sources: list[str]) -> None:
+    """Write a notebook of code cells with the ``python3`` kernelspec, as a user would have it."""
+    cells = [
+        {
+            "cell_type": "code",
+            "execution_count": None,
+            "id": f"cell-{index}",
+            "metadata": {},
+            "outputs": [],
+            "source": source,
+        }
+        for index, source in enumerate(sources)
+    ]
+    notebook = {
+        "cells": cells,
+        "metadata": {
+            "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
+            "language_info": {"name": "python"},
+        },
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
+    path.write_text(json.dumps(notebook, indent=1))
+
+
+class NotebookPage:
+    """One browser page showing one notebook of a running Jupyter server.
+
+    Args:
+        page: A fresh Playwright page.
+        server: The Jupyter server that serves the notebook.
+        artifacts: Directory for screenshots.
+    """
+
+    _workspaces = 0
+
+    def __init__(self, page: Page, server: JupyterServer, artifacts: Path) -> None:
+        self.page = page
+        self.server = server
+        self.artifacts = artifacts
+        self.name = ""
+
+    # -- opening -----------------------------------------------------------------------------
+
+    def open(self, name: str, *, start_kernel: bool = True, timeout: float = 60.0) -> None:
+        """Open notebook ``name`` and wait until it is shown (and its kernel idle, if started).
+
+        Args:
+            name: Path of the notebook relative to the server's root.
+            start_kernel: ``False`` opens it as a reader without a kernel would see it: the page
+                configuration ``notebookStartsKernel`` (the server option
+                ``notebook_starts_kernel``) is turned off for this page load only.
+            timeout: Seconds to wait.
+        """
+        self.name = name
+        url = self.server.doc_url(name)
+        if self.server.app == "lab":
+            # A workspace of its own: the default one would reopen every earlier test's notebook.
+            NotebookPage._workspaces += 1
+            url = url.replace("/lab/tree/", f"/lab/workspaces/t{NotebookPage._workspaces}/tree/")
+        if not start_kernel:
+            self.page.route(re.compile(r".*/(lab|notebooks)/.*"), _no_kernel_page_config)
+        self.page.goto(url)
+        self.page.wait_for_function(
+            f"() => {_PANEL}?.context?.isReady === true && {_PANEL}.content?.widgets?.length > 0",
+            timeout=timeout * 1000,
+        )
+        if start_kernel:
+            self.wait_kernel_idle(timeout)
+        else:
+            self.page.unroute(re.compile(r".*/(lab|notebooks)/.*"))
+        # Rendering settles after the model is ready; the first cell shows when it has.
+        self.cell(0).wait_for(state="visible", timeout=timeout * 1000)
+
+    def kernel_status(self) -> str | None:
+        """The kernel's status as the frontend knows it, ``None`` when there is no kernel."""
+        status: str | None = self.page.evaluate(
+            f"() => {_PANEL}?.sessionContext?.session?.kernel?.status ?? null"
+        )
+        return status
+
+    def wait_kernel_idle(self, timeout: float = 60.0) -> None:
+        """Wait until the notebook's kernel is started and idle."""
+        self.page.wait_for_function(
+            f"() => {_PANEL}?.sessionContext?.session?.kernel?.status === 'idle'",
+            timeout=timeout * 1000,
+        )
+
+    # -- cells -------------------------------------------------------------------------------
+
+    def cell(self, index: int) -> Locator:
+        """The rendered cell ``index`` (0-based)."""
+        return self.page.locator(".jp-Notebook .jp-Cell").nth(index)
+
+    def cell_count(self) -> int:
+        """How many cells the notebook model has."""
+        count: int = self.page.evaluate(f"() => {_PANEL}.content.widgets.length")
+        return count
+
+    def outputs(self, index: int) -> Locator:
+        """The output area of cell ``index``."""
+        return self.cell(index).locator(".jp-OutputArea-output")
+
+    def output_text(self, index: int) -> str:
+        """The text of cell ``index``'s outputs (``textContent``: unaffected by windowing)."""
+        texts: list[str] = self.outputs(index).evaluate_all(
+            "els => els.map(e => e.textContent ?? '')"
+        )
+        return "\n".join(texts)
+
+    def type_cell(self, index: int, source: str) -> None:
+        """Replace cell ``index``'s source through its editor: click, select all, insert text.
+
+        The text is inserted as one input event (as a paste is): typed key by key, the editor's
+        bracket closing and auto-indent would change it.
+        """
+        editor = self.cell(index).locator(".jp-InputArea-editor .cm-content")
+        editor.click()
+        self.page.keyboard.press("ControlOrMeta+a")
+        self.page.keyboard.press("Delete")
+        self.page.keyboard.insert_text(source)
+
+    def run_cell(self, index: int, *, wait: bool = True, timeout: float = 60.0) -> None:
+        """Run cell ``index`` with Shift+Enter on the selected cell; optionally wait for the end."""
+        self.select_cell(index)
+        self.page.keyboard.press("Shift+Enter")
+        if wait:
+            self.wait_cell_done(index, timeout)
+
+    def select_cell(self, index: int) -> None:
+        """Make cell ``index`` the active cell in command mode."""
+        self.page.evaluate(
+            f"""i => {{
+                const nb = {_PANEL}.content;
+                nb.activeCellIndex = i;
+                nb.mode = 'command';
+                nb.node.focus();
+            }}""",
+            index,
+        )
+
+    def run_all(self, *, wait: bool = True, timeout: float = 120.0) -> None:
+        """Run > Run All Cells; optionally wait until every cell has run."""
+        self.command("notebook:run-all-cells", wait=False)
+        if wait:
+            for index in range(self.cell_count()):
+                self.wait_cell_done(index, timeout)
+
+    def execution_prompt(self, index: int) -> str:
+        """The cell's prompt text: ``[ ]:`` not run, ``[*]:`` running or queued, ``[3]:`` done."""
+        text: str = self.cell(index).locator(".jp-InputPrompt").first.text_content() or ""
+        return text.strip()
+
+    def wait_cell_done(self, index: int, timeout: float = 60.0) -> None:
+        """Wait until cell ``index`` shows an execution count (``[n]:``)."""
+        deadline = time.monotonic() + timeout
+        while not re.fullmatch(r"\[\d+\]:", self.execution_prompt(index)):
+            if time.monotonic() > deadline:
+                self.screenshot(f"timeout-cell{index}")
+                raise AssertionError(
+                    f"cell {index} did not finish within {timeout:.0f} s "
+                    f"(prompt {self.execution_prompt(index)!r}; outputs {self.output_text(index)[:300]!r})"
+                )
+            self.page.wait_for_timeout(50)
+
+    # -- commands, saving --------------------------------------------------------------------
+
+    def command(self, name: str, args: dict[str, Any] | None = None, *, wait: bool = True) -> None:
+        """Execute a frontend command (as a menu item or shortcut would)."""
+        script = "([n, a]) => window.jupyterapp.commands.execute(n, a)"
+        if not wait:
+            script = "([n, a]) => { window.jupyterapp.commands.execute(n, a); }"
+        self.page.evaluate(script, [name, args or {}])
+
+    def save(self) -> dict[str, Any]:
+        """Save with Ctrl+S, wait until the document is clean, return the file as saved on disk."""
+        self.select_cell(0)
+        self.page.keyboard.press("ControlOrMeta+s")
+        self.page.wait_for_function(f"() => {_PANEL}.context.model.dirty === false")
+        # The contents API answers after the file is written; read it back the same way.
+        model = self.server.api("GET", f"/api/contents/{self.name}")
+        assert isinstance(model, dict)
+        content: dict[str, Any] = model["content"]
+        return content
+
+    def screenshot(self, name: str) -> Path:
+        """Save a screenshot of the page as ``<artifacts>/<app>-<name>.png``."""
+        path = self.artifacts / f"{self.server.app}-{name}.png"
+        self.page.screenshot(path=str(path))
+        return path
+
+
+def _no_kernel_page_config(route: Route) -> None:
+    response = route.fetch()
+    body = response.text()
+    if "jupyter-config-data" in body:
+        body = body.replace('"notebookStartsKernel": true', '"notebookStartsKernel": false')
+    route.fulfill(response=response, body=body)
