@@ -1,0 +1,74 @@
+"""The anthropic format, from a llama.cpp recording and streams written from Anthropic's docs."""
+
+from __future__ import annotations
+
+from nbstream._deltas import ErrorDelta, Finish, Metadata, TextDelta, ToolCallDelta, Usage
+from nbstream._formats.anthropic import AnthropicFormat
+from nbstream._reply import ToolCall
+
+from .format_streams import body, events, run
+
+
+def test_llamacpp_stream() -> None:
+    fmt = AnthropicFormat()
+    deltas, reply = run(fmt, events("llamacpp_anthropic.sse"))
+    assert isinstance(deltas[0], Metadata)
+    assert deltas[0].response_id == "chatcmpl-v6GeOVcTpF67xNEjviwtcBtNAPjp2U1Y"
+    assert sum(isinstance(d, TextDelta) for d in deltas) == 8
+    assert reply.text == "Say hello mendatanguser\nSay hello mendatang"
+    assert fmt.complete
+    assert reply.status == "finished"
+    assert reply.finish_reason == "max_tokens"
+    # Input tokens come with message_start, output tokens with message_delta.
+    assert reply.usage == Usage(5, 8, 13)
+
+
+def test_thinking_text_tool_use_and_ping() -> None:
+    _, reply = run(AnthropicFormat(), events("anthropic_thinking_tools.sse"))
+    assert reply.reasoning == "Let me see."
+    assert reply.text == "Checking."
+    assert reply.tool_calls == (ToolCall(0, "toolu_01", "get_weather", '{"location": "Paris"}'),)
+    assert reply.finish_reason == "tool_use"
+    assert reply.usage == Usage(25, 89, 114)
+    assert reply.status == "finished"
+
+
+def test_overloaded_error_after_partial_answer_is_never_complete() -> None:
+    fmt = AnthropicFormat()
+    deltas, reply = run(fmt, events("anthropic_overloaded.sse"))
+    assert deltas[-1] == ErrorDelta("Overloaded", "overloaded_error")
+    assert not fmt.complete
+    assert reply.status == "failed"
+    assert reply.error == "Overloaded"
+    assert reply.text == "Partial answer"
+
+
+def test_missing_message_stop_is_truncated() -> None:
+    fmt = AnthropicFormat()
+    _, reply = run(fmt, events("llamacpp_anthropic.sse")[:-1])
+    assert reply.finish_reason == "max_tokens"
+    assert reply.status == "truncated"
+
+
+def test_non_streamed_body() -> None:
+    fmt = AnthropicFormat()
+    deltas = fmt.parse_body(body("llamacpp_anthropic_body.json"))
+    assert fmt.complete
+    assert TextDelta("Say hello mendatanguser\nSay hello mendatang") in deltas
+    assert Finish("max_tokens") in deltas
+    assert Usage(5, 8) in deltas
+
+
+def test_non_streamed_tool_use_and_error_body() -> None:
+    obj = {
+        "id": "msg_1",
+        "type": "message",
+        "model": "claude",
+        "content": [{"type": "tool_use", "id": "t1", "name": "f", "input": {"a": 1}}],
+        "stop_reason": "tool_use",
+    }
+    deltas = AnthropicFormat().parse_body(obj)
+    assert ToolCallDelta(0, "t1", "f") in deltas
+    assert ToolCallDelta(0, arguments='{"a": 1}') in deltas
+    err = {"type": "error", "error": {"type": "invalid_request_error", "message": "bad"}}
+    assert AnthropicFormat().parse_body(err) == [ErrorDelta("bad", "invalid_request_error")]

@@ -1,0 +1,100 @@
+"""The json (field path, delta/cumulative) and text formats, for home-made servers."""
+
+from __future__ import annotations
+
+import pytest
+
+from nbstream._deltas import ErrorDelta, TextDelta
+from nbstream._formats.json_path import JsonPathFormat, guess_path
+from nbstream._formats.text import TextFormat
+from nbstream._sse import ServerSentEvent
+
+from .format_streams import events, run
+
+
+def _feed(fmt: JsonPathFormat, *datas: str) -> list[str]:
+    out: list[str] = []
+    for data in datas:
+        out.extend(d.text for d in fmt.feed(ServerSentEvent(data=data)) if isinstance(d, TextDelta))
+    return out
+
+
+def test_echo_server_chunks_with_guessed_path() -> None:
+    fmt = JsonPathFormat()
+    deltas, reply = run(fmt, events("json_echo.sse"))
+    assert fmt.path == "chunk"
+    assert deltas == [TextDelta("e"), TextDelta("ch"), TextDelta("o")]
+    assert reply.text == "echo"
+    # No terminal marker exists for such servers: an orderly end is complete.
+    assert reply.status == "finished"
+
+
+def test_sider_style_nested_path_and_done_without_space() -> None:
+    fmt = JsonPathFormat("data.text", "delta")
+    _, reply = run(fmt, events("json_sider.sse"))
+    assert reply.text == "Hello"
+    assert reply.status == "finished"
+
+
+def test_sider_style_error_code() -> None:
+    deltas, reply = run(JsonPathFormat("data.text"), events("json_sider_error.sse"))
+    assert deltas[-1] == ErrorDelta("quota exceeded", "1001")
+    assert reply.status == "failed"
+    assert reply.text == "Hel"
+
+
+def test_cumulative_server_detected_automatically() -> None:
+    fmt = JsonPathFormat()
+    deltas, reply = run(fmt, events("json_chatglm_cumulative.sse"))
+    assert fmt.mode == "cumulative"
+    assert [d.text for d in deltas if isinstance(d, TextDelta)] == ["你", "好", "\uff01"]
+    assert reply.text == "你好\uff01"
+
+
+@pytest.mark.parametrize(
+    ("mode", "datas", "expected"),
+    [
+        ("delta", ['{"t":"ab"}', '{"t":"abc"}'], ["ab", "abc"]),
+        ("cumulative", ['{"t":"ab"}', '{"t":"abc"}', '{"t":"abcd"}'], ["ab", "c", "d"]),
+        ("auto", ['{"t":"He"}', '{"t":"llo"}', '{"t":"Hello"}'], ["He", "llo", "Hello"]),
+        # A rewritten tail cannot be taken back: only what lies beyond is new.
+        ("cumulative", ['{"t":"a\\ufffd"}', '{"t":"a\\u00e9b"}'], ["a\ufffd", "b"]),
+    ],
+)
+def test_modes(mode: str, datas: list[str], expected: list[str]) -> None:
+    fmt = JsonPathFormat("t", mode)  # type: ignore[arg-type]
+    assert _feed(fmt, *datas) == expected
+
+
+def test_list_index_path_events_without_field_and_bare_strings() -> None:
+    fmt = JsonPathFormat("choices.0.text", "delta")
+    assert _feed(fmt, '{"choices":[{"text":"x"}]}', '{"ping":1}', '{"choices":[]}') == ["x"]
+    assert _feed(JsonPathFormat(mode="delta"), '"e"', '"f"') == ["e", "f"]
+
+
+def test_malformed_json_event_is_an_error_delta() -> None:
+    deltas = JsonPathFormat("t").feed(ServerSentEvent(data="{nope"))
+    assert len(deltas) == 1
+    assert isinstance(deltas[0], ErrorDelta)
+
+
+def test_guess_path_order() -> None:
+    assert guess_path({"data": {"text": "x"}, "code": 0}) == "data.text"
+    assert guess_path({"choices": [{"delta": {"content": "x"}}]}) == "choices.0.delta.content"
+    assert guess_path({"n": 1}) is None
+
+
+def test_text_format_fastapi_stream() -> None:
+    fmt = TextFormat()
+    deltas, reply = run(fmt, events("text_fastapi.sse"))
+    assert deltas == [TextDelta("你"), TextDelta("好"), TextDelta("\uff01")]
+    assert reply.text == "你好\uff01"
+    assert reply.status == "finished"
+
+
+def test_text_format_done_marker_and_body() -> None:
+    fmt = TextFormat()
+    assert fmt.feed(ServerSentEvent(data="[DONE]")) == []
+    assert fmt.complete
+    assert fmt.feed(ServerSentEvent(data="late")) == []
+    assert TextFormat().parse_body("whole") == [TextDelta("whole")]
