@@ -1,0 +1,275 @@
+"""Markdown that grows: which top-level blocks are settled, and healing of the unfinished tail.
+
+Pure and stdlib only. The view renders a growing answer incrementally: blocks that later text
+cannot change are rendered and sent once (:func:`settled_end`); only the live tail is re-rendered
+per frame, after :func:`heal` has closed what is still open so that it displays sensibly.
+
+When is a block settled? In CommonMark a blank line ends a paragraph, heading, table, quote or
+math/code block, except when what follows continues the construct:
+
+- inside a fenced code block (```` ``` ```` / ``~~~``) or a ``$$`` math block a blank line ends
+  nothing (spec 4.5; mdit-py-plugins dollarmath with blank lines allowed);
+- an indented line after a blank line continues a list item or an indented code block
+  (spec 4.4, 5.2), so we wait for a line that starts in column 0;
+- a list marker after a blank line may continue the list above and makes it *loose* (spec 5.3:
+  a blank line between items changes every item's rendering), so a boundary before a list
+  marker is never settled;
+- a link reference definition may appear after the link that uses it (spec 4.7); that is the
+  one case splitting cannot see, so the view re-renders settled blocks once at the end when the
+  answer defines references.
+
+A boundary is decided only when enough of the next line is known (``1`` may become ``1. item``).
+Healing never touches the final render: the view renders the exact text once the stream ends.
+"""
+
+from __future__ import annotations
+
+import re
+
+__all__ = ["heal", "settled_end"]
+
+_FENCE_OPEN = re.compile(r" {0,3}(`{3,}|~{3,})(.*)")
+_LIST_MARKER = re.compile(r"(?:[-+*]|\d{1,9}[.)])(?:[ \t]|$)")
+# An unfinished line that may still turn into a list marker: "-", "12", "12." …
+_MAYBE_MARKER = re.compile(r"[-+*]|\d{1,9}[.)]?")
+_TRAILING_MARKERS = re.compile(r"[*_~`$]+\Z")
+
+
+def _fence_closes(line: str, char: str, length: int) -> bool:
+    stripped = line.strip()
+    return (
+        len(line) - len(line.lstrip(" ")) <= 3
+        and len(stripped) >= length
+        and stripped == char * len(stripped)
+    )
+
+
+def _math_opens(line: str) -> tuple[bool, bool]:
+    """Return (opens a $$ block, closes on the same line)."""
+    stripped = line.strip()
+    if len(line) - len(line.lstrip(" ")) > 3 or not stripped.startswith("$$"):
+        return False, False
+    return True, len(stripped) >= 4 and stripped.endswith("$$")
+
+
+class _Scan:
+    """Line-by-line block state of a text that starts at a settled boundary."""
+
+    __slots__ = ("fence", "fence_line", "in_math", "last_blank_end", "settled")
+
+    def __init__(self, text: str, start: int) -> None:
+        self.fence: tuple[str, int] | None = None
+        self.fence_line = -1  # offset of the line that opened the fence
+        self.in_math = False
+        self.settled = start
+        # Offset just after the last blank line outside fences (start of the last block).
+        self.last_blank_end = start
+        content_seen = False
+        blank_pending = False
+        pos, n = start, len(text)
+        while pos < n:
+            nl = text.find("\n", pos)
+            complete = nl != -1
+            line = text[pos:nl] if complete else text[pos:]
+            if self.fence is not None:
+                if complete and _fence_closes(line, *self.fence):
+                    self.fence = None
+            elif self.in_math:
+                if complete and line.rstrip().endswith("$$"):
+                    self.in_math = False
+            elif not line.strip():
+                if complete and content_seen:
+                    blank_pending = True
+                    self.last_blank_end = nl + 1
+            else:
+                if blank_pending and self._boundary(line, complete):
+                    self.settled = pos
+                blank_pending = False
+                content_seen = True
+                self._open_blocks(line, pos, complete)
+            pos = nl + 1 if complete else n
+
+    @staticmethod
+    def _boundary(line: str, complete: bool) -> bool:
+        if line[0] in " \t" or _LIST_MARKER.match(line):
+            return False
+        # Undecided until the line says whether it is a list marker.
+        return complete or not _MAYBE_MARKER.fullmatch(line)
+
+    def _open_blocks(self, line: str, pos: int, complete: bool) -> None:
+        fence = _FENCE_OPEN.match(line)
+        if fence and not (fence.group(1)[0] == "`" and "`" in fence.group(2)):
+            self.fence = (fence.group(1)[0], len(fence.group(1)))
+            self.fence_line = pos
+            return
+        opens, closes = _math_opens(line)
+        if opens and not (closes and complete):
+            self.in_math = True
+
+
+def settled_end(text: str, start: int = 0) -> int:
+    """Return the offset up to which ``text`` holds settled top-level blocks.
+
+    Args:
+        text: The answer so far.
+        start: An offset already known to be a settled boundary (``0`` or an earlier result);
+            scanning starts there, so the cost per call is the length of the live tail.
+
+    Returns:
+        An offset ``>= start`` at a line start: rendering ``text[start:result]`` alone gives the
+        same HTML as it gets inside the whole text, whatever text follows.
+    """
+    return _Scan(text, start).settled
+
+
+def heal(tail: str) -> str:
+    """Close what is still open in an unfinished tail so that it displays sensibly.
+
+    Closes an open code fence or ``$$`` block, and in the last block open code spans, ``**``,
+    ``*``, ``_``, ``~~`` and ``$`` math; holds back a half-written link or image (from its
+    ``[``) and trailing marker characters. For display while streaming only.
+
+    Args:
+        tail: The live tail (the text after the last settled boundary).
+
+    Returns:
+        Markdown whose constructs are all closed.
+    """
+    scan = _Scan(tail, 0)
+    if scan.fence is not None:
+        char, length = scan.fence
+        head = tail[: scan.fence_line]
+        body = tail[scan.fence_line :]
+        if "\n" not in body:  # the info string is still arriving
+            return head.rstrip("\n") + "\n" if head.strip() else ""
+        return body_with_newline(tail) + char * length + "\n"
+    if scan.in_math:
+        return body_with_newline(tail) + "$$\n"
+    head, block = tail[: scan.last_blank_end], tail[scan.last_blank_end :]
+    block = _TRAILING_MARKERS.sub("", block)
+    cut, _ = _inline_scan(block)
+    block = block[:cut]
+    _, closers = _inline_scan(block)
+    return head + block + "".join(reversed(closers))
+
+
+def body_with_newline(text: str) -> str:
+    """Return ``text`` ending with a newline (a closing fence must start its own line)."""
+    return text if text.endswith("\n") else text + "\n"
+
+
+def _is_word(ch: str) -> bool:
+    return ch.isalnum()
+
+
+def _inline_scan(block: str) -> tuple[int, list[str]]:
+    """Scan one block's inline markup.
+
+    Returns:
+        Where to cut a half-written link or image (``len(block)`` if none) and the stack of
+        markers still open at the end, outermost first.
+    """
+    stack: list[str] = []
+    brackets: list[int] = []  # offsets of unmatched "[" (or the "!" of "![")
+    cut = len(block)
+    i, n = 0, len(block)
+    line_start = True
+    while i < n:
+        ch = block[i]
+        if ch == "\\":
+            i += 2
+            line_start = False
+            continue
+        if ch == "\n":
+            i += 1
+            line_start = True
+            continue
+        if ch == "`":
+            j = i
+            while j < n and block[j] == "`":
+                j += 1
+            run = block[i:j]
+            end = block.find(run, j)
+            while end != -1 and end + len(run) < n and block[end + len(run)] == "`":
+                end = block.find(run, end + len(run) + 1)
+            if end == -1:  # an open code span: the rest is code
+                stack.append(run)
+                break
+            i = end + len(run)
+            line_start = False
+            continue
+        if ch == "$":
+            double = block.startswith("$$", i)
+            run = "$$" if double else "$"
+            nxt = block[i + len(run)] if i + len(run) < n else ""
+            if nxt and not nxt.isspace() and not (not double and nxt.isdigit()):
+                end = block.find(run, i + len(run))
+                if end == -1:
+                    stack.append(run)
+                    break
+                i = end + len(run)
+                continue
+            i += len(run)
+            continue
+        if ch in "*_~":
+            j = i
+            while j < n and block[j] == ch:
+                j += 1
+            run = block[i:j]
+            prev = block[i - 1] if i > 0 else ""
+            nxt = block[j] if j < n else ""
+            if ch == "*" and line_start and nxt == " " and len(run) == 1:  # a bullet
+                i = j
+                continue
+            if ch == "~" and len(run) != 2:
+                i = j
+                continue
+            if ch == "_" and _is_word(prev) and _is_word(nxt):  # snake_case, not emphasis
+                i = j
+                continue
+            can_close = bool(prev) and not prev.isspace()
+            can_open = bool(nxt) and not nxt.isspace()
+            for part in ([run] if len(run) <= 2 else [run[:2], run[2:]]) if ch != "~" else [run]:
+                if stack and stack[-1] == part and can_close:
+                    stack.pop()
+                elif can_open:
+                    stack.append(part)
+            i = j
+            line_start = False
+            continue
+        if ch == "[" or (ch == "!" and block.startswith("[", i + 1)):
+            brackets.append(i)
+            i += 2 if ch == "!" else 1
+            line_start = False
+            continue
+        if ch == "]" and brackets:
+            opener = brackets.pop()
+            if i + 1 >= n:  # "[text]" at the end: a link may follow
+                return min(cut, opener), stack
+            if block[i + 1] == "(":
+                close = _link_end(block, i + 2)
+                if close == -1:
+                    return min(cut, opener), stack
+                i = close + 1
+                continue
+        i += 1
+        line_start = False
+    if brackets:
+        cut = min(cut, brackets[0])
+    return cut, stack
+
+
+def _link_end(block: str, start: int) -> int:
+    """Offset of the ``)`` that ends a link destination starting at ``start``, or -1."""
+    depth = 0
+    for k in range(start, len(block)):
+        c = block[k]
+        if c == "(":
+            depth += 1
+        elif c == ")":
+            if depth == 0:
+                return k
+            depth -= 1
+        elif c == "\n":  # a destination cannot span lines: not a link, scan on from here
+            return k - 1
+    return -1

@@ -1,0 +1,298 @@
+"""What the view sends, decided without Jupyter: a growing answer → display operations.
+
+:class:`Painter` turns text and reasoning as they arrive into :class:`Op` s: "show this bundle
+under a new display id" or "replace the bundle of this display id". The view executes them with
+IPython's ``display`` / ``update_display`` (or on widgets, in a layout); the benchmark counts
+them. The shape of the output, top to bottom:
+
+- a reasoning display (only when the model reasons): a one-line live preview while it thinks,
+  then the whole reasoning once, in a collapsed ``<details>``;
+- one display per settled segment of the answer, sent once with ``text/markdown`` (sanitized
+  HTML, see :mod:`nbstream._render`) and ``text/plain`` (the exact markdown);
+- the live tail: one display id re-rendered per frame, healed, ``text/markdown`` only (the
+  frontend shows only the richest mimetype; the plain copy comes once, when it settles). When
+  the tail's first block settles, the tail's display becomes that segment and a new display is
+  opened below it for the new tail, so the order on the page stays the order of the text.
+
+The final render is exact: the last tail is rendered without healing, and when the answer
+defines link references, segments that render differently with all definitions known are
+updated once.
+"""
+
+from __future__ import annotations
+
+import html
+import itertools
+import json
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from ._markdown import heal, settled_end
+from ._render import Renderer
+from ._reply import Reply
+from ._throttle import Throttle
+
+__all__ = ["Op", "Painter", "provenance", "status_line"]
+
+_PREVIEW_CHARS = 160
+
+
+@dataclass(frozen=True, slots=True)
+class Op:
+    """One display operation.
+
+    Attributes:
+        display_id: The display this operation shows or replaces.
+        data: The mime bundle.
+        metadata: Output metadata (provenance on final outputs).
+        update: ``False`` to show a new display, ``True`` to replace an existing one.
+    """
+
+    display_id: str
+    data: dict[str, str]
+    metadata: dict[str, Any] = field(default_factory=dict)
+    update: bool = False
+
+    @property
+    def size(self) -> int:
+        """Bytes of content this operation sends (every mimetype and the metadata)."""
+        n = sum(len(v.encode()) for v in self.data.values())
+        return n + (len(json.dumps(self.metadata)) if self.metadata else 0)
+
+
+@dataclass(slots=True)
+class _Segment:
+    display_id: str
+    start: int
+    end: int
+    html: str
+
+
+class Painter:
+    """Turn a growing answer into display operations, incrementally and within a byte budget.
+
+    Args:
+        renderer: The sanitizing markdown renderer.
+        throttle: The frame scheduler (it is charged for every byte).
+    """
+
+    def __init__(self, renderer: Renderer | None = None, throttle: Throttle | None = None) -> None:
+        self.renderer = renderer or Renderer()
+        self.throttle = throttle or Throttle()
+        self._ids = (f"nbstream-{uuid.uuid4().hex[:12]}-{i}" for i in itertools.count())
+        self._parts: list[str] = []
+        self._text = ""
+        self._reasoning: list[str] = []
+        self._reasoning_len = 0
+        self.settled = 0
+        self.segments: list[_Segment] = []
+        self._env: dict[str, Any] = {}
+        self._tail_id: str | None = None
+        self._tail_sent: str | None = None
+        self._reasoning_id: str | None = None
+        self._reasoning_sent: str | None = None
+        self.dirty = False
+        self.ops_sent = 0
+        self.cpu = 0.0
+
+    @property
+    def text(self) -> str:
+        """The answer's text so far."""
+        if self._parts:
+            self._text += "".join(self._parts)
+            self._parts.clear()
+        return self._text
+
+    @property
+    def content_length(self) -> int:
+        """Characters of answer and reasoning so far (the byte budget grows with it)."""
+        return len(self.text) + self._reasoning_len
+
+    def add_text(self, text: str) -> None:
+        """Append answer text (cheap: nothing is rendered here)."""
+        if text:
+            self._parts.append(text)
+            self.dirty = True
+
+    def add_reasoning(self, text: str) -> None:
+        """Append reasoning text."""
+        if text:
+            self._reasoning.append(text)
+            self._reasoning_len += len(text)
+            self.dirty = True
+
+    def frame(self, now: float) -> list[Op]:
+        """Return the operations of the next frame, or none when it is not time yet.
+
+        Args:
+            now: The monotonic clock (a simulated one in the benchmark).
+
+        Returns:
+            Operations to execute in order; every byte is already charged to the throttle.
+        """
+        if not self.dirty or not self.throttle.due(now):
+            return []
+        cpu0 = time.process_time()
+        ops = self._settle(settled_end(self.text, self.settled))
+        content = self.content_length
+        if self._reasoning and not self.text:
+            preview = " ".join("".join(self._reasoning)[-_PREVIEW_CHARS * 2 :].split())
+            body = html.escape(preview[-_PREVIEW_CHARS:])
+            bundle = {"text/markdown": f"<p><em>Thinking…</em> {body}</p>\n"}
+            ops += self._send_reasoning(bundle, content, final=False)
+        healed = self.renderer.render(heal(self.text[self.settled :]), self._env_copy())
+        blocked = False
+        if healed != (self._tail_sent or ""):
+            op = self._tail_op({"text/markdown": healed})
+            blocked = not self.throttle.affordable(op.size, content)
+            if not blocked:
+                ops.append(op)
+                self._tail_sent = healed
+                self._tail_id = op.display_id
+        self.dirty = blocked  # over budget: try again on a later tick, when more text earned it
+        self._charge(ops)
+        self.throttle.drew(now, time.process_time() - cpu0)
+        return ops
+
+    def finish(self) -> list[Op]:
+        """Return the final operations: the exact rest of the answer and the whole reasoning.
+
+        Never throttled. Call once, when the stream has ended however it ended.
+        """
+        cpu0 = time.process_time()
+        text = self.text
+        ops: list[Op] = []
+        if self._reasoning:
+            reasoning = "".join(self._reasoning)
+            words = len(reasoning.split())
+            inner = self.renderer.render(reasoning)
+            summary = f"<summary>Reasoning ({words:,} words)</summary>\n"
+            bundle = {
+                "text/markdown": f"<details>\n{summary}{inner}</details>\n",
+                "text/plain": f"Reasoning:\n{reasoning}",
+            }
+            ops += self._send_reasoning(bundle, self.content_length, final=True)
+        ops += self._settle(len(text))
+        if self._tail_id is not None:  # a healed tail was shown but nothing is left of it
+            ops.append(Op(self._tail_id, {"text/plain": ""}, update=True))
+            self._tail_id = None
+        if self._env.get("references"):
+            full = self.renderer.references(text)
+            for seg in self.segments:
+                again = self.renderer.render(text[seg.start : seg.end], dict(full))
+                if again != seg.html:
+                    seg.html = again
+                    ops.append(Op(seg.display_id, self._final_bundle(seg), update=True))
+        self.dirty = False
+        self._charge(ops)
+        self.cpu += time.process_time() - cpu0
+        return ops
+
+    def _final_bundle(self, seg: _Segment) -> dict[str, str]:
+        return {"text/markdown": seg.html, "text/plain": self.text[seg.start : seg.end]}
+
+    def _settle(self, end: int) -> list[Op]:
+        if end <= self.settled or not self.text[self.settled : end].strip():
+            return []
+        start, self.settled = self.settled, end
+        seg_html = self.renderer.render(self.text[start:end], self._env)
+        if self._tail_id is not None:
+            seg = _Segment(self._tail_id, start, end, seg_html)
+            op = Op(seg.display_id, self._final_bundle(seg), update=True)
+        else:
+            seg = _Segment(next(self._ids), start, end, seg_html)
+            op = Op(seg.display_id, self._final_bundle(seg))
+        self.segments.append(seg)
+        self._tail_id, self._tail_sent = None, None
+        return [op]
+
+    def _tail_op(self, bundle: dict[str, str]) -> Op:
+        if self._tail_id is None:
+            return Op(next(self._ids), bundle)
+        return Op(self._tail_id, bundle, update=True)
+
+    def _send_reasoning(self, bundle: dict[str, str], content: int, *, final: bool) -> list[Op]:
+        if bundle["text/markdown"] == self._reasoning_sent:
+            return []
+        update = self._reasoning_id is not None
+        display_id = self._reasoning_id or next(self._ids)
+        op = Op(display_id, bundle, update=update)
+        if not final and update and not self.throttle.affordable(op.size, content):
+            return []
+        self._reasoning_id, self._reasoning_sent = display_id, bundle["text/markdown"]
+        return [op]
+
+    def _env_copy(self) -> dict[str, Any]:
+        refs = self._env.get("references")
+        return {"references": dict(refs)} if refs else {}
+
+    def _charge(self, ops: list[Op]) -> None:
+        for op in ops:
+            self.throttle.charge(op.size)
+        self.ops_sent += len(ops)
+
+
+def status_line(reply: Reply, notice: str | None = None) -> str:
+    """Describe how a reply ended, in one line: status, model, tokens, speed, timings.
+
+    Args:
+        reply: The reply.
+        notice: A line to append (``"demo backend, not a language model"``).
+
+    Returns:
+        Plain text, e.g. ``"done · gemma · 1,234 tokens · 45.2 tok/s · first token 0.31 s · 12.3 s"``.
+    """
+    head = {"finished": "✓ done", "cancelled": "■ cancelled", "failed": "✗ failed"}.get(
+        reply.status, "… truncated"
+    )
+    if reply.error:
+        head += f": {reply.error}"
+    parts = [head]
+    parts += [p for p in (reply.model, reply.endpoint) if p]
+    parts.append(f"{reply.output_tokens:,} tokens")
+    if reply.tokens_per_s is not None:
+        parts.append(f"{reply.tokens_per_s:.1f} tok/s")
+    if reply.ttft is not None:
+        parts.append(f"first token {reply.ttft:.2f} s")
+    parts.append(f"{reply.duration:.1f} s")
+    if reply.finish_reason and reply.finish_reason not in ("stop", "end_turn"):
+        parts.append(f"finish: {reply.finish_reason}")
+    line = " · ".join(parts)
+    return f"{line} · {notice}" if notice else line
+
+
+def provenance(reply: Reply) -> dict[str, Any]:
+    """Return the metadata saved with the final output: where the answer came from and how.
+
+    Args:
+        reply: The reply (its ``endpoint`` is a host, never a key).
+
+    Returns:
+        A JSON-able dict for the output's ``metadata["nbstream"]``.
+    """
+    usage = reply.usage
+    return {
+        "model": reply.model,
+        "endpoint": reply.endpoint or None,
+        "format": reply.format or None,
+        "status": reply.status,
+        "error": reply.error,
+        "finish_reason": reply.finish_reason,
+        "response_id": reply.response_id,
+        "usage": None
+        if usage is None
+        else {
+            "input_tokens": usage.input_tokens,
+            "output_tokens": usage.output_tokens,
+            "total_tokens": usage.total_tokens,
+            "reasoning_tokens": usage.reasoning_tokens,
+        },
+        "timings": {
+            "ttft_s": None if reply.ttft is None else round(reply.ttft, 4),
+            "duration_s": round(reply.duration, 4),
+            "tokens_per_s": None if reply.tokens_per_s is None else round(reply.tokens_per_s, 2),
+            "output_tokens": reply.output_tokens,
+        },
+    }
