@@ -19,7 +19,7 @@ separate ``text/html``):
   math (JupyterLab's ``renderMarkdown`` extracts ``$…$`` / ``$$…$$`` before parsing and runs
   the LaTeX typesetter on the result), which is why math is emitted as TeX between dollars
   rather than pre-rendered; MathJax skips ``<code>``/``<pre>`` so code keeps its dollars.
-- One rich mimetype instead of two keeps the bytes down (the issue's budget is 3× the answer),
+- One rich mimetype instead of two keeps the bytes down (the issue's budget is 3 times the answer),
   and ``jupyter nbconvert --to markdown`` writes HTML that any markdown viewer shows.
 """
 

@@ -8,7 +8,7 @@ refresh is the caller's, and is never throttled). Three limits, all measured fac
   messages/s and a flooded frontend silently loses messages (FACTS.md, "Iopub traffic");
 - adaptive on cost: the drawing may use at most ``cpu_share`` of the kernel's time (the interval
   stretches when rendering gets slow), and every byte sent is charged against a budget of
-  ``budget_ratio`` × the answer's length plus a fixed ``allowance``. A long live tail costs more
+  ``budget_ratio`` times the answer's length plus a fixed ``allowance``. A long live tail costs more
   per frame, so it is redrawn less often; short answers stay at full frame rate.
 """
 
