@@ -57,13 +57,14 @@ class _Scan:
 
     __slots__ = ("fence", "fence_line", "in_math", "last_blank_end", "settled")
 
+    fence: tuple[str, int] | None
+    fence_line: int  # offset of the line that opened the fence
+    in_math: bool
+    settled: int
+    last_blank_end: int  # offset just after the last blank line outside fences
+
     def __init__(self, text: str, start: int) -> None:
-        self.fence: tuple[str, int] | None = None
-        self.fence_line = -1  # offset of the line that opened the fence
-        self.in_math = False
-        self.settled = start
-        # Offset just after the last blank line outside fences (start of the last block).
-        self.last_blank_end = start
+        self._reset(start)
         content_seen = False
         blank_pending = False
         pos, n = start, len(text)
@@ -88,6 +89,10 @@ class _Scan:
                 content_seen = True
                 self._open_blocks(line, pos, complete)
             pos = nl + 1 if complete else n
+
+    def _reset(self, start: int) -> None:
+        self.fence, self.fence_line, self.in_math = None, -1, False
+        self.settled = self.last_blank_end = start
 
     @staticmethod
     def _boundary(line: str, complete: bool) -> bool:
