@@ -104,7 +104,7 @@ ANSWERS: tuple[tuple[frozenset[str], str], ...] = (
 )
 
 
-def long_answer(sections: int = 12) -> str:
+def long_answer(sections: int = 30) -> str:
     """A long answer (about 3,000 words): every other answer, numbered, several times over.
 
     Args:
