@@ -1,0 +1,230 @@
+"""Run one chat: resolved settings → the engine's stream → the view (or nothing) → a Reply.
+
+Shared by :func:`nbstream.chat` and the ``%%chat`` magic. What it adds around the engine and
+the view:
+
+- the embedded demo backend when no endpoint is configured, with a visible notice;
+- the ticker that lets an Interrupt (■) cancel within ~100 ms (:mod:`._ticker`);
+- the cancel reason (``"interrupted"``) recorded on the stream before the CancelledError
+  propagates;
+- the raw frames for ``--wire``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import httpx
+
+from ._config import Settings, host_of
+from ._conversation import Message
+from ._errors import ConfigError
+from ._redact import redact
+from ._reply import Reply
+from ._stream import DeltaStream, describe_error
+from ._ticker import ticker
+
+__all__ = ["DEMO_NOTICE", "Job", "list_models", "open_stream", "run_job", "shell_kind"]
+
+DEMO_NOTICE = (
+    "demo backend, not a language model — set OPENAI_API_KEY, or %chat config base_url=… model=…"
+)
+
+Shell = Literal["kernel", "terminal", "none"]
+
+
+def shell_kind() -> Shell:
+    """Where we run: an IPython kernel, terminal IPython, or plain Python.
+
+    IPython is only consulted when something already imported it, so a plain script never
+    loads it.
+    """
+    if "IPython" not in sys.modules:
+        return "none"
+    from IPython import get_ipython
+
+    shell = get_ipython()
+    if shell is None:
+        return "none"
+    return "kernel" if getattr(shell, "kernel", None) is not None else "terminal"
+
+
+def endpoint_of(settings: Settings) -> tuple[str, tuple[str, ...]]:
+    """The base URL to use and the notices to show (the demo backend's when it is the one)."""
+    if settings.base_url:
+        return settings.base_url, settings.notices
+    from .server import shared
+
+    return shared().openai_base_url, (DEMO_NOTICE, *settings.notices)
+
+
+@dataclass
+class Job:
+    """One request to run.
+
+    Attributes:
+        messages: The chat messages (system prompt included).
+        settings: Endpoint, model and key.
+        stream: Ask for a stream (``--no-stream`` sets ``False``).
+        wire: Keep the raw frames with their arrival times.
+        params: Extra request body fields.
+        timeouts: Engine timeouts, if not the defaults.
+        client: An ``httpx.AsyncClient`` to reuse.
+        frames: Filled with ``(arrival_s, bytes)`` when ``wire`` is on.
+    """
+
+    messages: list[Message]
+    settings: Settings
+    stream: bool = True
+    wire: bool = False
+    params: dict[str, Any] = field(default_factory=dict)
+    timeouts: Any = None
+    client: httpx.AsyncClient | None = None
+    frames: list[tuple[float, bytes]] = field(default_factory=list)
+    base_url: str = ""
+    notices: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        self.base_url, self.notices = endpoint_of(self.settings)
+
+    @property
+    def provenance(self) -> str:
+        """``model @ host``: what answered, never a key or a path."""
+        return f"{self.settings.model or '?'} @ {host_of(self.base_url)}"
+
+
+def request_kwargs(job: Job) -> dict[str, Any]:
+    """The keyword arguments for the engine (unset options left to the engine's defaults)."""
+    s = job.settings
+    kwargs: dict[str, Any] = {
+        "model": s.model,
+        "base_url": job.base_url,
+        "api_key": s.api_key,
+        "stream": job.stream,
+        **job.params,
+    }
+    for name in ("api", "format", "temperature", "max_tokens"):
+        value = getattr(s, name)
+        if value is not None:
+            kwargs[name] = value
+    if job.timeouts is not None:
+        kwargs["timeouts"] = job.timeouts
+    if job.client is not None:
+        kwargs["client"] = job.client
+    return kwargs
+
+
+def open_stream(job: Job) -> DeltaStream:
+    """Start the request: the engine's :class:`~nbstream.DeltaStream` (nothing sent yet)."""
+    from ._engine import astream
+
+    kwargs = request_kwargs(job)
+    if job.wire:
+        started = time.monotonic()
+
+        def on_bytes(chunk: bytes, *_: Any) -> None:
+            job.frames.append((time.monotonic() - started, chunk))
+
+        kwargs["on_bytes"] = on_bytes
+    return astream(job.messages, **kwargs)
+
+
+async def _drain(stream: DeltaStream) -> Reply:
+    async for _ in stream:
+        pass
+    return stream.reply
+
+
+async def run_job(job: Job, *, show: bool, stream: DeltaStream | None = None) -> Reply:
+    """Run ``job`` to its end and return the reply.
+
+    Args:
+        job: What to ask.
+        show: Show the notebook view (or plain text in a terminal); else consume quietly.
+        stream: The stream, when the caller opened it to keep a handle on the partial reply.
+
+    Returns:
+        The reply: ``"finished"``, ``"truncated"``, ``"failed"`` (error in ``reply.error``)
+        or ``"cancelled"`` by the Cancel button.
+
+    Raises:
+        asyncio.CancelledError: An interrupt or an outer cancellation, after the final render.
+    """
+    stream = stream or open_stream(job)
+    try:
+        async with ticker():
+            if show:
+                from ._view import show_stream
+
+                return await show_stream(stream, job)
+            try:
+                return await _drain(stream)
+            except Exception:  # noqa: BLE001 - the reply records the failure, described
+                return stream.reply
+    except asyncio.CancelledError:
+        stream.note_cancel("interrupted")
+        raise
+    finally:
+        await asyncio.shield(stream.aclose())
+
+
+def list_models(settings: Settings, *, timeout: float = 10.0) -> list[str]:
+    """The ids the endpoint's ``GET /models`` lists (for ``%chat models``).
+
+    Args:
+        settings: Endpoint and key.
+        timeout: Seconds for the request.
+
+    Returns:
+        The model ids, sorted.
+
+    Raises:
+        ConfigError: The request failed (message redacted, one line).
+    """
+    base_url, _ = endpoint_of(settings)
+    headers = {"Authorization": f"Bearer {settings.api_key}"} if settings.api_key else {}
+    try:
+        r = httpx.get(base_url.rstrip("/") + "/models", headers=headers, timeout=timeout)
+        r.raise_for_status()
+        data = r.json().get("data", [])
+        return sorted(str(m.get("id", "")) for m in data if isinstance(m, dict))
+    except (httpx.HTTPError, ValueError, AttributeError) as exc:
+        raise ConfigError(
+            "could not list models: " + describe_error(exc, [settings.api_key])
+        ) from None
+
+
+def wire_text(frames: Sequence[tuple[float, bytes]], limit: int = 400) -> str:
+    """The raw frames as text, one per line with its arrival time, for ``--wire``."""
+    lines = [f"{'t (s)':>8}  bytes"]
+    for t, chunk in frames[-limit:]:
+        lines.append(f"{t:8.3f}  {chunk.decode('utf-8', 'replace')!r}")
+    if len(frames) > limit:
+        lines.insert(1, f"… {len(frames) - limit} earlier frames")
+    return redact("\n".join(lines))
+
+
+def publish_reply(reply: Reply) -> None:
+    """Show a finished reply again, from the cell that is running now.
+
+    A background chat's view was published by the cell that started it; headless runs keep only
+    what the running cell publishes, so ``await handle`` / ``await nbstream.wait()`` call this.
+    The bundle is the view's final form: sanitized HTML (model output is untrusted) as
+    ``text/markdown``, the exact text as ``text/plain``, provenance in the metadata.
+    """
+    from ._magic_ipy import display
+    from ._render import Renderer
+    from ._view_paint import provenance, status_line
+
+    body = Renderer().render(reply.text) if reply.text else ""
+    status = redact(status_line(reply))
+    display(
+        {"text/markdown": f"{body}\n\n<sub>{status}</sub>", "text/plain": redact(reply.text)},
+        metadata={"nbstream": provenance(reply)},
+        raw=True,
+    )

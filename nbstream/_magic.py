@@ -1,0 +1,134 @@
+"""The ``%%chat`` and ``%chat`` magics: declarations and wiring only.
+
+The work lives elsewhere, one job per module: options in :mod:`._magic_args`, the cell rewrite
+in :mod:`._magic_transform`, running a cell in :mod:`._magic_cell`, the ``%chat`` subcommands
+in :mod:`._magic_commands`, settings in :mod:`._config`, turns in :mod:`._conversation`.
+
+``%load_ext nbstream`` registers the magics, an input transformer that turns a ``%%chat`` cell
+into a top-level ``await`` (so Run All waits for the answer), and a ``pre_run_cell`` hook that
+remembers the cell id the frontend sent (ipykernel passes the ``cellId`` of the
+``execute_request`` metadata to ``run_cell``, which hands it to the hook).
+"""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from IPython.core.error import UsageError
+from IPython.core.interactiveshell import ExecutionInfo, InteractiveShell
+from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
+from traitlets import Float, Int, Unicode
+
+from . import _magic_cell, _magic_commands
+from ._config import Layer, check_env_name
+from ._conversation import Conversations
+from ._errors import ConfigError
+from ._magic_args import cell_arguments, line_arguments
+from ._magic_transform import rewrite_chat_cell
+
+__all__ = ["ChatMagics", "load_ipython_extension", "unload_ipython_extension"]
+
+
+@magics_class
+class ChatMagics(Magics):
+    """``%%chat`` asks a model and streams the answer below the cell; ``%chat`` configures.
+
+    Session defaults are traitlets: ``%config ChatMagics.model = "gpt-4o-mini"``, or
+    ``%chat config model=gpt-4o-mini``. Keys are never settings: name the environment variable
+    that holds one with ``api_key_env``.
+    """
+
+    model = Unicode("", help="Default model.").tag(config=True)
+    base_url = Unicode("", help="Default base URL of the server.").tag(config=True)
+    api = Unicode("", help="Default API family (openai-chat, responses, anthropic …).").tag(
+        config=True
+    )
+    format = Unicode("", help="Default wire format override.").tag(config=True)
+    system = Unicode("", help="Default system prompt.").tag(config=True)
+    temperature = Float(None, allow_none=True, help="Default temperature.").tag(config=True)
+    max_tokens = Int(None, allow_none=True, help="Default output token limit.").tag(config=True)
+    api_key_env = Unicode(
+        "", help="NAME of the environment variable holding the key for base_url."
+    ).tag(config=True)
+
+    def __init__(self, shell: InteractiveShell, **kwargs: Any) -> None:
+        super().__init__(shell, **kwargs)
+        self.chats = Conversations()
+        self.cell_id: str | None = None
+
+    def layer(self) -> Layer:
+        """The session's defaults as a settings layer."""
+        if self.api_key_env:
+            try:
+                check_env_name(self.api_key_env)
+            except ConfigError as exc:
+                raise UsageError(str(exc)) from None
+        return Layer(
+            source="session",
+            base_url=self.base_url or None,
+            key_env=self.api_key_env or None,
+            model=self.model or None,
+            api=self.api or None,
+            format=self.format or None,
+            system=self.system or None,
+            temperature=self.temperature,
+            max_tokens=self.max_tokens,
+        )
+
+    def note_cell(self, info: ExecutionInfo) -> None:
+        """``pre_run_cell`` hook: remember the id of the cell about to run (``None`` if unsent)."""
+        self.cell_id = getattr(info, "cell_id", None)
+
+    @cell_arguments
+    @cell_magic
+    def chat(self, line: str, cell: str) -> Any:
+        """Ask a model; the answer streams below the cell.
+
+        ``{{name}}`` in the prompt or system prompt inserts a value from the notebook
+        (``\\{{name}}`` keeps the braces). Consecutive cells form a conversation; re-running a
+        cell replaces its turn. Keys come only from environment variables (see ``%chat?``).
+        """
+        return _magic_cell.run_cell_magic(self, line, cell)
+
+    @line_arguments
+    @line_magic("chat")  # type: ignore[arg-type]  # IPython's decorator is untyped
+    def chat_line(self, line: str) -> Any:
+        """Configure and inspect chats: ``%chat config|show|history|reset|models|profile``."""
+        return _magic_commands.run(self, line)
+
+
+def load_ipython_extension(ipython: InteractiveShell) -> None:
+    """Register the magics, the ``%%chat`` cell rewrite and the cell-id hook.
+
+    Args:
+        ipython: The running shell.
+    """
+    if isinstance(_magic_cell.active, ChatMagics):
+        return  # loaded already: %load_ext twice must not register two transformers
+    magics = ChatMagics(ipython)
+    ipython.register_magics(magics)
+    configurables = cast(list[Any], ipython.configurables)
+    configurables.append(magics)  # so %config ChatMagics.… finds it
+    ipython.input_transformers_cleanup.append(rewrite_chat_cell)
+    ipython.events.register("pre_run_cell", magics.note_cell)
+    _magic_cell.active = magics
+
+
+def unload_ipython_extension(ipython: InteractiveShell) -> None:
+    """Undo :func:`load_ipython_extension`.
+
+    Args:
+        ipython: The running shell.
+    """
+    magics = _magic_cell.active
+    if not isinstance(magics, ChatMagics):
+        return
+    if rewrite_chat_cell in ipython.input_transformers_cleanup:
+        ipython.input_transformers_cleanup.remove(rewrite_chat_cell)
+    ipython.events.unregister("pre_run_cell", magics.note_cell)
+    configurables = cast(list[Any], ipython.configurables)
+    if magics in configurables:
+        configurables.remove(magics)
+    ipython.magics_manager.magics["cell"].pop("chat", None)
+    ipython.magics_manager.magics["line"].pop("chat", None)
+    _magic_cell.active = None
