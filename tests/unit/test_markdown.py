@@ -1,0 +1,125 @@
+"""Incremental splitting and healing (nbstream._markdown), checked against markdown-it renders."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from nbstream._markdown import heal, settled_end
+from nbstream._render import Renderer
+
+R = Renderer()
+
+BLOCKS = [
+    "# Heading",
+    "A paragraph with **bold**, *em*, `code` and a [link](https://example.com).",
+    "Two lines\nof one paragraph.",
+    "- item one\n- item two",
+    "1. first\n2. second",
+    "- loose item",
+    "```python\nx = 1\n\ny = 2\n```",
+    "~~~\nraw <b>\n~~~",
+    "    indented code",
+    "> a quote\n> more",
+    "$$\nx^2\n\ny\n$$",
+    "Math $a+b$ inline.",
+    "| a | b |\n|---|---|\n| 1 | 2 |",
+    "---",
+    "Setext\n===",
+    "<script>alert(1)</script>",
+    "  continuation after blank",
+]
+
+
+def stream_settled(text: str, cuts: list[int]) -> str:
+    """Render as the view does: settled segments once each, then the exact rest."""
+    out, start, env = [], 0, {}
+    for cut in sorted({*cuts, len(text)}):
+        end = settled_end(text[:cut], start)
+        assert end >= start
+        if end > start:
+            out.append(R.render(text[start:end], env))
+            start = end
+    out.append(R.render(text[start:], env))
+    return "".join(out)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.sampled_from(BLOCKS), min_size=1, max_size=8),
+    st.lists(st.sampled_from(["\n\n", "\n", "\n\n\n"]), min_size=8, max_size=8),
+    st.lists(st.integers(min_value=0, max_value=400), max_size=30),
+)
+def test_settled_segments_render_like_the_whole(
+    blocks: list[str], seps: list[str], cuts: list[int]
+) -> None:
+    text = "".join(b + s for b, s in zip(blocks, seps, strict=False))
+    cuts = [c % (len(text) + 1) for c in cuts]
+    assert stream_settled(text, cuts) == R.render(text)
+
+
+def test_settles_paragraphs_once_the_next_block_starts() -> None:
+    text = "First paragraph.\n\nSecond"
+    assert settled_end(text) == len("First paragraph.\n\n")
+    assert settled_end("First paragraph.\n\n") == 0  # nothing follows yet
+
+
+def test_never_settles_inside_a_fence_or_math_block() -> None:
+    assert settled_end("```\na\n\nb") == 0
+    assert settled_end("$$\na\n\nb") == 0
+    assert settled_end("```\na\n\nb\n```\n\nnext") == len("```\na\n\nb\n```\n\n")
+
+
+def test_list_markers_and_indented_lines_keep_the_block_open() -> None:
+    assert settled_end("- a\n\n- b") == 0  # a loose list: the blank line changes item one
+    assert settled_end("- a\n\n  more of a") == 0
+    assert settled_end("Para\n\n1") == 0  # undecided: "1" may become "1. item"
+    assert settled_end("Para\n\n1999 was") == len("Para\n\n")
+
+
+def test_start_offset_resumes_scanning() -> None:
+    text = "a\n\nb\n\nc"
+    first = settled_end(text)
+    assert first == len("a\n\nb\n\n")
+    assert settled_end(text, first) == first
+
+
+def test_heal_closes_open_constructs() -> None:
+    assert heal("```python\nx = 1") == "```python\nx = 1\n```\n"
+    assert heal("$$\nx^2") == "$$\nx^2\n$$\n"
+    assert heal("some **bold") == "some **bold**"
+    assert heal("an *em") == "an *em*"
+    assert heal("an _em") == "an _em_"
+    assert heal("`code") == "`code`"
+    assert heal("~~gone") == "~~gone~~"
+    assert heal("**bold and *em") == "**bold and *em***"
+    assert heal("math $x^") == "math $x^$"
+
+
+def test_heal_holds_back_half_written_links_and_images() -> None:
+    assert heal("see [the docs](https://exa") == "see "
+    assert heal("see [the do") == "see "
+    assert heal("see [the docs]") == "see "
+    assert heal("img ![alt](http://x") == "img "
+    assert heal("done [a](https://b) ok") == "done [a](https://b) ok"
+
+
+def test_heal_leaves_ordinary_text_alone() -> None:
+    for text in ["snake_case_name here", "2 * 3 = 6", "- a bullet", "costs $5 and $6", "a\n\nb"]:
+        assert heal(text) == text
+
+
+def test_heal_ignores_markers_inside_code() -> None:
+    assert heal("`a ** b` and") == "`a ** b` and"
+    assert heal("```\n**not bold\n") == "```\n**not bold\n```\n"
+
+
+def test_heal_drops_a_fence_whose_info_string_is_still_arriving() -> None:
+    assert heal("Intro\n\n```pyt") == "Intro\n"
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(BLOCKS), min_size=1, max_size=5))
+def test_healing_complete_text_changes_nothing(blocks: list[str]) -> None:
+    text = "\n\n".join(blocks) + "\n"
+    assert R.render(heal(text)) == R.render(text)
