@@ -36,7 +36,11 @@ class ServerThread:
         self._sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         # Bind before starting so that the port is known, and taken, before start() returns.
-        self._sock.bind((host, port))
+        try:
+            self._sock.bind((host, port))
+        except OSError:
+            self._sock.close()
+            raise
         self.port: int = self._sock.getsockname()[1]
         config = uvicorn.Config(
             app,
@@ -57,6 +61,11 @@ class ServerThread:
         """The base URL, e.g. ``http://127.0.0.1:43123``."""
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"http://{host}:{self.port}"
+
+    @property
+    def running(self) -> bool:
+        """Whether the server thread is alive."""
+        return self._thread.is_alive()
 
     def _run(self) -> None:
         self._server.run(sockets=[self._sock])
