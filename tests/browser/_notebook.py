@@ -26,7 +26,7 @@ _PANEL = "window.jupyterapp?.shell?.currentWidget"
 
 def write_notebook(path: Path, sources: list[str]) -> None:
     """Write a notebook of code cells with the ``python3`` kernelspec, as a user would have it."""
-    cells = [
+    cells: list[dict[str, Any]] = [
         {
             "cell_type": "code",
             "execution_count": None,
@@ -134,6 +134,16 @@ class NotebookPage:
         )
         return "\n".join(texts)
 
+    def traceback(self, index: int) -> str | None:
+        """The text of a traceback shown in cell ``index``'s outputs, if there is one."""
+        texts: list[str] = (
+            self.cell(index)
+            .locator('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]')
+            .evaluate_all("els => els.map(e => e.textContent ?? '')")
+        )
+        found = [t for t in texts if "Traceback" in t or "Error" in t]
+        return "\n".join(found) if found else None
+
     def type_cell(self, index: int, source: str) -> None:
         """Replace cell ``index``'s source through its editor: click, select all, insert text.
 
@@ -181,6 +191,7 @@ class NotebookPage:
         """Wait until cell ``index`` shows an execution count (``[n]:``)."""
         deadline = time.monotonic() + timeout
         while not re.fullmatch(r"\[\d+\]:", self.execution_prompt(index)):
+            self.raise_on_traceback(index)
             if time.monotonic() > deadline:
                 self.screenshot(f"timeout-cell{index}")
                 raise AssertionError(
@@ -188,6 +199,13 @@ class NotebookPage:
                     f"(prompt {self.execution_prompt(index)!r}; outputs {self.output_text(index)[:300]!r})"
                 )
             self.page.wait_for_timeout(50)
+
+    def raise_on_traceback(self, index: int) -> None:
+        """Fail at once, with the kernel's message, when cell ``index`` shows a traceback."""
+        error = self.traceback(index)
+        if error is not None:
+            self.screenshot(f"traceback-cell{index}")
+            raise AssertionError(f"cell {index} raised:\n{error[-1500:]}")
 
     # -- commands, saving --------------------------------------------------------------------
 
