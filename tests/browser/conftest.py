@@ -41,11 +41,11 @@ KNOWN_PAGE_ERRORS = ("reading 'schema'",)
 
 
 def chromium_path() -> str | None:
-    """Where Chromium is: ``$NBSTREAM_CHROMIUM``, ``chromium`` on PATH, or ``/usr/bin/chromium``."""
-    candidate = os.environ.get("NBSTREAM_CHROMIUM") or shutil.which("chromium")
-    if candidate is None and Path("/usr/bin/chromium").exists():
-        candidate = "/usr/bin/chromium"
-    return candidate
+    """Where Chromium is: ``$NBSTREAM_CHROMIUM`` if set, else ``chromium`` on PATH or /usr/bin."""
+    override = os.environ.get("NBSTREAM_CHROMIUM")
+    if override is not None:
+        return override if Path(override).is_file() else None
+    return shutil.which("chromium") or shutil.which("/usr/bin/chromium")
 
 
 def _missing_browser() -> str | None:
@@ -54,7 +54,7 @@ def _missing_browser() -> str | None:
     except ImportError:
         return "Python Playwright is not installed (pip install -e '.[test]')"
     if chromium_path() is None:
-        return "Chromium is not installed (apt-get install chromium)"
+        return "Chromium is not installed (apt-get install chromium, or set NBSTREAM_CHROMIUM)"
     return None
 
 
