@@ -1,0 +1,126 @@
+"""StreamView in a real ipykernel: iopub traffic, Cancel by comm message, durable final outputs."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.kernel.harness import Kernel, kernel, message_bytes
+
+pytestmark = pytest.mark.kernel
+
+WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
+
+STREAM = """
+import asyncio, nbstream
+async def gen(n, pause):
+    for i in range(n):
+        await asyncio.sleep(pause)
+        yield ("word%d " % i) + ("\\n\\n" if i % 40 == 39 else "")
+"""
+
+
+@pytest.fixture(scope="module")
+def k() -> Iterator[Kernel]:
+    with kernel() as running:
+        running.ok(STREAM)
+        yield running
+
+
+def payload(outputs: list[dict[str, Any]]) -> str:
+    return "".join(o.get("data", {}).get("text/plain", "") for o in outputs)
+
+
+def test_streams_into_durable_display_outputs_within_the_byte_budget(k: Kernel) -> None:
+    ex = k.ok(
+        "view = nbstream.StreamView(model='m', endpoint='127.0.0.1:1', notice='demo backend')\n"
+        "display(view)\nreply = await view.consume(gen(2000, 0.001))\n"
+        "print(reply.status, len(reply.text))",
+        timeout=120,
+    )
+    status, length = ex.stdout.split()
+    assert status == "finished"
+    outputs = ex.final_outputs()
+    assert all(WIDGET_MIME not in o.get("data", {}) for o in outputs)
+    first = outputs[0]
+    meta = first["metadata"]["nbstream"]
+    assert meta["model"] == "m"
+    assert meta["endpoint"] == "127.0.0.1:1"
+    assert meta["status"] == "finished"
+    assert meta["timings"]["output_tokens"] == 2000
+    assert "demo backend" in first["data"]["text/plain"]
+    answer = [o for o in outputs[1:] if o["output_type"] == "display_data"]
+    assert payload(answer) == k.ok("print(reply.text, end='')").stdout
+    assert all(
+        set(o["data"]) == {"text/markdown", "text/plain"} for o in answer if o["data"]["text/plain"]
+    )
+    # Bytes of content sent (every mimetype of every display/update message) vs the answer.
+    shown = ex.of_type("display_data", "update_display_data")
+    content = sum(
+        sum(
+            len(v.encode() if isinstance(v, str) else json.dumps(v))
+            for v in m["content"]["data"].values()
+        )
+        for m in shown
+    )
+    assert content <= 3 * int(length), (content, length)
+    assert len(ex.messages) < 2000  # far fewer messages than deltas
+    print(
+        f"\n2000 deltas, {length} chars: {len(ex.messages)} iopub messages, "
+        f"{content} content bytes ({content / int(length):.2f}x), "
+        f"{sum(message_bytes(m) for m in ex.messages)} bytes with headers"
+    )
+
+
+def test_cancel_click_keeps_the_partial_answer(k: Kernel) -> None:
+    clicked: list[float] = []
+
+    def click_when_text_shows(msg: dict[str, Any]) -> None:
+        if not clicked and msg["msg_type"] in ("display_data", "update_display_data"):
+            data = msg["content"]["data"]
+            if "text/markdown" in data and "word" in data["text/markdown"]:
+                button = [
+                    m["content"]["comm_id"]
+                    for m in ex_messages
+                    if m["msg_type"] == "comm_open"
+                    and m["content"]["data"]["state"].get("_model_name") == "ButtonModel"
+                ]
+                clicked.append(k.click(button[0]))
+
+    ex_messages: list[dict[str, Any]] = []
+
+    def on_message(msg: dict[str, Any]) -> None:
+        ex_messages.append(msg)
+        click_when_text_shows(msg)
+
+    ex = k.execute(
+        "view = nbstream.StreamView()\ndisplay(view)\nreply = await view.consume(gen(2000, 0.01))\n"
+        "print(reply.status, reply.error, len(reply.text) > 0)",
+        timeout=120,
+        on_message=on_message,
+    )
+    assert ex.status == "ok"
+    assert clicked
+    assert ex.stdout.strip() == "cancelled cancelled by user True"
+    outputs = ex.final_outputs()
+    assert all(WIDGET_MIME not in o.get("data", {}) for o in outputs)
+    assert outputs[0]["metadata"]["nbstream"]["status"] == "cancelled"
+    assert "word0" in payload(outputs)
+    assert json.dumps(outputs)  # plain JSON: what a saved notebook keeps
+    # A click after the end does nothing.
+    assert k.ok("view.cancel(); print(view.reply.status)").stdout.strip() == "cancelled"
+
+
+def test_failed_stream_shows_its_error_and_keeps_the_text(k: Kernel) -> None:
+    ex = k.ok(
+        "async def bad():\n    yield 'partial answer'\n    raise RuntimeError('boom')\n"
+        "view = nbstream.StreamView()\ndisplay(view)\nreply = await view.consume(bad())\n"
+        "print(reply.status, reply.error)"
+    )
+    assert ex.stdout.strip() == "failed RuntimeError: boom"
+    outputs = ex.final_outputs()
+    assert "failed: RuntimeError: boom" in outputs[0]["data"]["text/plain"]
+    assert "partial answer" in payload(outputs)
