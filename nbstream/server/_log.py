@@ -70,12 +70,14 @@ class RequestLog:
 
     def __init__(self) -> None:
         self._records: list[RequestRecord] = []
+        self._count = 0
         self._changed = threading.Condition()
 
     def new(self, path: str) -> RequestRecord:
         """Start and append a record for a request to ``path``."""
         with self._changed:
-            record = RequestRecord(id=len(self._records) + 1, path=path)
+            self._count += 1
+            record = RequestRecord(id=self._count, path=path)
             self._records.append(record)
             self._changed.notify_all()
             return record
