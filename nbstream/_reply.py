@@ -189,7 +189,9 @@ class ReplyBuilder:
         endpoint: Host of the server, for provenance.
     """
 
-    def __init__(self, *, started: float | None = None, format: str = "", endpoint: str = "") -> None:
+    def __init__(
+        self, *, started: float | None = None, format: str = "", endpoint: str = ""
+    ) -> None:
         self.started = _time.monotonic() if started is None else started
         self.format = format
         self.endpoint = endpoint
