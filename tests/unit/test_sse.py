@@ -1,0 +1,216 @@
+"""SSEDecoder against the WHATWG spec: its examples, every split point, a reference model."""
+
+from __future__ import annotations
+
+import itertools
+import re
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from nbstream import EventTooLargeError, ServerSentEvent, SSEDecoder
+
+
+def decode(body: bytes, chunks: list[int] | None = None, **kw: int) -> tuple[object, ...]:
+    """Decode ``body`` cut at the given offsets; return everything observable."""
+    d = SSEDecoder(**kw)
+    events: list[ServerSentEvent] = []
+    cuts = [0, *(chunks or []), len(body)]
+    for a, b in itertools.pairwise(cuts):
+        events += d.decode(body[a:b])
+    events += d.flush()
+    return events, d.last_event_id, d.retry, d.ended_mid_event
+
+
+def reference(body: bytes) -> tuple[object, ...]:
+    """The spec's algorithm, transcribed literally over decoded text (slow, obviously right)."""
+    text = body.decode("utf-8", "replace")
+    text = text.removeprefix("\ufeff")
+    events: list[ServerSentEvent] = []
+    data, etype, id_buf, last_id, retry, block_retry, in_event = "", "", "", "", None, None, False
+    end = 0
+    for m in re.finditer(r"([^\r\n]*)(\r\n|\r|\n)", text):
+        end = m.end()
+        line = m.group(1)
+        if line == "":
+            last_id = id_buf
+            if data:
+                events.append(
+                    ServerSentEvent(
+                        etype or "message", data.removesuffix("\n"), last_id, block_retry
+                    )
+                )
+            data, etype, block_retry, in_event = "", "", None, False
+            continue
+        if line.startswith(":"):
+            continue
+        in_event = True
+        name, colon, value = line.partition(":")
+        if colon and value.startswith(" "):
+            value = value[1:]
+        if name == "event":
+            etype = value
+        elif name == "data":
+            data += value + "\n"
+        elif name == "id" and "\0" not in value:
+            id_buf = value
+        elif name == "retry" and value and all(c in "0123456789" for c in value):
+            retry = block_retry = int(value)
+    rest = text[end:]
+    return events, last_id, retry, in_event or (rest != "" and not rest.startswith(":"))
+
+
+def test_spec_example_stock_ticker() -> None:
+    body = b"data: YHOO\ndata: +2\ndata: 10\n\n"
+    assert decode(body)[0] == [ServerSentEvent(data="YHOO\n+2\n10")]
+
+
+def test_spec_example_ids_and_comments() -> None:
+    body = b": test stream\n\ndata: first event\nid: 1\n\ndata:second event\nid\n\ndata:  third event\n"
+    events, last_id, _, mid = decode(body)
+    assert events == [
+        ServerSentEvent(data="first event", id="1"),
+        ServerSentEvent(data="second event"),
+    ]
+    assert last_id == ""  # "id" with no value resets it
+    assert mid  # the third event never got its blank line: discarded, and reported
+
+
+def test_spec_example_empty_data() -> None:
+    events, *_ = decode(b"data\n\ndata\ndata\n\ndata:")
+    assert [e.data for e in events] == ["", "\n"]
+
+
+def test_spec_example_space_after_colon() -> None:
+    events, *_ = decode(b"data:test\n\ndata: test\n\n")
+    assert [e.data for e in events] == ["test", "test"]
+
+
+def test_fields() -> None:
+    body = (
+        b"event: add\ndata: 1\nid: 7\nretry: 2500\n\n"
+        b"data: 2\n\n"  # type resets to message, id persists, retry is per block
+        b"id: a\x00b\nretry: 12x\nretry:\ndata: 3\n\n"  # NULL id and non-digit retry ignored
+        b"id: 9\n\n"  # lone id: no event, but the last event id moves on
+        b": keep-alive\n\n"
+        b"data:  two spaces\nfoo: bar\nevent\n\n"
+    )
+    events, last_id, retry, mid = decode(body)
+    assert events == [
+        ServerSentEvent(event="add", data="1", id="7", retry=2500),
+        ServerSentEvent(data="2", id="7"),
+        ServerSentEvent(data="3", id="7"),
+        ServerSentEvent(data=" two spaces", id="9"),
+    ]
+    assert (last_id, retry, mid) == ("9", 2500, False)
+
+
+def test_line_endings_and_bom() -> None:
+    lf = b"data: a\ndata: b\n\nevent: e\ndata: c\n\n"
+    for body in (lf, lf.replace(b"\n", b"\r\n"), lf.replace(b"\n", b"\r"), b"\xef\xbb\xbf" + lf):
+        assert decode(body)[0] == decode(lf)[0]
+    # Only one BOM is stripped: a second one is part of the field name, which is then unknown.
+    assert decode(b"\xef\xbb\xbf\xef\xbb\xbfdata: x\n\n")[0] == []
+
+
+def test_invalid_utf8_is_replaced() -> None:
+    events, *_ = decode(b"data: \xff\xc3\n\nevent: \xed\xa0\x80\ndata: ok\xe2\x82\n\n")
+    assert [(e.event, e.data) for e in events] == [
+        ("message", "\ufffd\ufffd"),
+        ("\ufffd\ufffd\ufffd", "ok\ufffd"),
+    ]
+
+
+def test_event_repr_omits_defaults_and_json() -> None:
+    event = ServerSentEvent(data='{"a": 1}', id="3")
+    assert repr(event) == "ServerSentEvent(data='{\"a\": 1}', id='3')"
+    assert event.json() == {"a": 1}
+    assert ServerSentEvent(data="x", time=1.0) == ServerSentEvent(data="x", time=2.0)
+
+
+REALISTIC = [
+    b'\xef\xbb\xbfdata: {"choices":[{"delta":{"content":"h\xc3\xa9llo"}}]}\n\n: ping\n\n'
+    b"event: done\nid: 42\nretry: 3000\ndata: [DONE]\n\n",
+    b': ping - 2024\r\n\r\ndata: {"a":\r\ndata: 1}\r\n\r\nid: 5\r\n\r\ndata: \xe2\x82\xac\r\n\r\n',
+    b"data: x\rdata: y\r\rdata: z\n\r\n",
+]
+
+
+@pytest.mark.parametrize("body", REALISTIC)
+def test_every_split_point(body: bytes) -> None:
+    whole = decode(body)
+    assert whole == reference(body)
+    for i in range(len(body) + 1):
+        assert decode(body, [i]) == whole, i
+    assert decode(body, list(range(1, len(body)))) == whole  # one byte at a time
+
+
+FRAGMENTS = st.sampled_from(
+    [
+        b"data",
+        b"event",
+        b"id",
+        b"retry",
+        b":",
+        b": ",
+        b" ",
+        b"\n",
+        b"\r",
+        b"\r\n",
+        b"x",
+        b"7",
+        b"\x00",
+        b"\xef\xbb\xbf",
+        b"\xef",
+        b"\xff",
+        b"\xc3\xa9",
+        b"\xe2\x82",
+        b"foo",
+        b"{",
+    ]
+)
+STREAMS = st.lists(st.one_of(FRAGMENTS, st.binary(max_size=4)), max_size=40).map(b"".join)
+
+
+@settings(max_examples=400, deadline=None)
+@given(body=STREAMS, cuts=st.lists(st.integers(min_value=0, max_value=200), max_size=8))
+def test_agrees_with_reference_under_any_chunking(body: bytes, cuts: list[int]) -> None:
+    expected = reference(body)
+    assert decode(body) == expected
+    assert decode(body, sorted(min(c, len(body)) for c in cuts)) == expected
+
+
+def test_ten_megabyte_event_in_small_chunks() -> None:
+    payload = b"A" * 10_000_000
+    body = b"data: " + payload + b"\n\n"
+    d = SSEDecoder()
+    events = []
+    for i in range(0, len(body), 64):
+        events += d.decode(body[i : i + 64])
+    assert len(events) == 1
+    assert len(events[0].data) == 10_000_000
+
+
+def test_max_event_size() -> None:
+    d = SSEDecoder(max_event_size=1000)
+    d.decode(b"data: " + b"a" * 500 + b"\n")
+    with pytest.raises(EventTooLargeError, match="1,000 bytes") as info:
+        d.decode(b"data: " + b"b" * 400 + b"\ndata: " + b"c" * 200)
+    assert info.value.limit == 1000
+    d2 = SSEDecoder(max_event_size=100)
+    for _ in range(4):
+        d2.decode(b"x" * 20)  # one unterminated line growing toward the limit
+    with pytest.raises(EventTooLargeError):
+        d2.decode(b"x" * 30)
+    # A long comment is not an event: dropped as soon as its line ends.
+    assert decode(b": " + b"z" * 5000 + b"\ndata: ok\n\n", max_event_size=200)[0] == [
+        ServerSentEvent(data="ok")
+    ]
+
+
+def test_time_is_the_completing_chunk() -> None:
+    d = SSEDecoder()
+    assert d.decode(b"data: a") == []
+    [event] = d.decode(b"\n\n")
+    assert event.time > 0

@@ -1,0 +1,165 @@
+"""aconnect_sse over httpx.MockTransport: framing by content type, errors, timeouts, on_bytes."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+
+from nbstream import (
+    HTTPStatusError,
+    RateLimitError,
+    ServerSentEvent,
+    StreamTimeoutError,
+    Timeouts,
+    UnsupportedContentTypeError,
+    aconnect_sse,
+    aiter_sse,
+)
+
+
+class Body(httpx.AsyncByteStream):
+    def __init__(self, *chunks: bytes, stall: float = 0.0) -> None:
+        self.chunks = chunks
+        self.stall = stall
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        for chunk in self.chunks:
+            yield chunk
+        if self.stall:
+            await asyncio.sleep(self.stall)
+
+
+def client(
+    status: int, ctype: str | None, *chunks: bytes, stall: float = 0.0, **headers: str
+) -> httpx.AsyncClient:
+    def handler(request: httpx.Request) -> httpx.Response:
+        h = {"content-type": ctype} if ctype else {}
+        return httpx.Response(status, headers={**h, **headers}, stream=Body(*chunks, stall=stall))
+
+    return httpx.AsyncClient(transport=httpx.MockTransport(handler))
+
+
+async def collect(c: httpx.AsyncClient, **kw: object) -> tuple[list[str], str | None, bool]:
+    async with c, aconnect_sse(c, "POST", "http://test.local/v1/chat", json={}, **kw) as source:  # type: ignore[arg-type]
+        data = [e.data async for e in source.aiter_events()]
+        return data, source.mode, source.ended_mid_event
+
+
+@pytest.mark.parametrize(
+    ("ctype", "chunks", "data", "mode"),
+    [
+        (
+            "text/event-stream; charset=utf-8",
+            [b"data: 1\n\n", b": ping\n\ndata: 2\n\n"],
+            ["1", "2"],
+            "sse",
+        ),
+        (
+            "text/event-stream",
+            [b"\xef\xbb\xbf  \n", b'{"a":1}{"a":', b"2}"],
+            ['{"a":1}', '{"a":2}'],
+            "ndjson",
+        ),
+        ("application/x-ndjson", [b'{"a":1}\n{"a"', b":2}\n"], ['{"a":1}', '{"a":2}'], "ndjson"),
+        ("application/jsonl", [b"[1]\n"], ["[1]"], "ndjson"),
+        ("application/json", [b'{"choices":', b"[]}"], ['{"choices":[]}'], "json"),
+    ],
+)
+async def test_framing_by_content_type(
+    ctype: str, chunks: list[bytes], data: list[str], mode: str
+) -> None:
+    assert await collect(client(200, ctype, *chunks)) == (data, mode, False)
+
+
+async def test_truncated_sse_is_reported() -> None:
+    assert await collect(client(200, "text/event-stream", b"data: 1\n\ndata: [DO")) == (
+        ["1"],
+        "sse",
+        True,
+    )
+
+
+async def test_unsupported_content_type() -> None:
+    with pytest.raises(UnsupportedContentTypeError, match="text/html") as info:
+        await collect(client(200, "text/html", b"<html>"))
+    assert info.value.content_type == "text/html"
+
+
+async def test_strict_aiter_sse_rejects_other_types() -> None:
+    c = client(200, "application/x-ndjson", b"{}\n")
+    async with c, aconnect_sse(c, "GET", "http://test.local/") as source:
+        with pytest.raises(UnsupportedContentTypeError):
+            source.aiter_sse()
+
+
+async def test_error_status_with_server_message_and_secret_masked() -> None:
+    body = b'{"error": {"message": "Incorrect API key provided: sk-abc123456789xyz"}}'
+    with pytest.raises(HTTPStatusError) as info:
+        await collect(client(401, "application/json", body), secrets=["sk-abc123456789xyz"])
+    assert (
+        str(info.value)
+        == "HTTP 401 Unauthorized from test.local: Incorrect API key provided: *** (check the API key)"
+    )
+    assert info.value.status_code == 401
+
+
+async def test_rate_limit_retry_after() -> None:
+    with pytest.raises(RateLimitError) as info:
+        await collect(
+            client(429, "application/json", b'{"error": "slow down"}', **{"retry-after": "2"})
+        )
+    assert info.value.retry_after == 2.0
+
+
+async def test_idle_timeout() -> None:
+    c = client(200, "text/event-stream", b"data: 1\n\n", stall=30)
+    with pytest.raises(StreamTimeoutError, match=r"no data for 0.2 s from test.local") as info:
+        await collect(c, timeouts=Timeouts(idle=0.2))
+    assert info.value.phase == "idle"
+
+
+async def test_first_byte_timeout() -> None:
+    c = client(200, "text/event-stream", stall=30)
+    with pytest.raises(
+        StreamTimeoutError, match="no response from test.local within 0.2 s"
+    ) as info:
+        await collect(c, timeouts=Timeouts(first_byte=0.2))
+    assert info.value.phase == "first byte"
+
+
+async def test_on_bytes_sees_every_chunk() -> None:
+    seen: list[tuple[bytes, float]] = []
+    await collect(
+        client(200, "text/event-stream", b"data: a\n", b"\n"),
+        on_bytes=lambda b, t: seen.append((b, t)),
+    )
+    assert [b for b, _ in seen] == [b"data: a\n", b"\n"]
+    assert all(t > 0 for _, t in seen)
+
+
+async def test_request_headers() -> None:
+    got: dict[str, str] = {}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        got.update(request.headers)
+        return httpx.Response(200, headers={"content-type": "text/event-stream"}, content=b"")
+
+    c = httpx.AsyncClient(transport=httpx.MockTransport(handler))
+    async with c, aconnect_sse(c, "POST", "http://t/", headers={"X-Key": "1"}) as source:
+        assert [e async for e in source.aiter_sse()] == []
+    assert got["accept"].startswith("text/event-stream")
+    assert got["x-key"] == "1"
+
+
+async def test_aiter_sse_over_any_source() -> None:
+    async def chunks() -> AsyncIterator[bytes]:
+        yield b"data: a\r"
+        yield b"\n\r\ndata: b\n\n"
+
+    assert [e async for e in aiter_sse(chunks())] == [
+        ServerSentEvent(data="a"),
+        ServerSentEvent(data="b"),
+    ]
