@@ -140,7 +140,7 @@ async def chat(
         display: Show the view. ``None``: in a kernel or terminal IPython, not in a script.
         model: Model name.
         base_url: The server's base URL.
-        api: API family (``"openai-chat"``, ``"responses"``, ``"anthropic"`` …).
+        api: API family (``"openai-chat"``, ``"openai-responses"``, ``"anthropic"`` …).
         format: Wire format override (default: detected).
         api_key: A key for ``base_url`` (prefer the environment: a key in a notebook is saved
             with it). Without ``base_url`` it goes to api.openai.com only.

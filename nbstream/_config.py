@@ -133,7 +133,7 @@ class Layer(ValueRepr):
         base_url: The endpoint's base URL.
         key_env: Name of the environment variable holding the key for ``base_url``.
         model: Model name.
-        api: The API family (``"openai-chat"``, ``"responses"``, ``"anthropic"`` …).
+        api: The API family (``"openai-chat"``, ``"openai-responses"``, ``"anthropic"`` …).
         format: Wire format override.
         system: System prompt.
         temperature: Sampling temperature.

@@ -40,9 +40,9 @@ class ChatMagics(Magics):
 
     model = Unicode("", help="Default model.").tag(config=True)
     base_url = Unicode("", help="Default base URL of the server.").tag(config=True)
-    api = Unicode("", help="Default API family (openai-chat, responses, anthropic …).").tag(
-        config=True
-    )
+    api = Unicode(
+        "", help="Default API family (openai-chat, openai-responses, anthropic, ollama)."
+    ).tag(config=True)
     format = Unicode("", help="Default wire format override.").tag(config=True)
     system = Unicode("", help="Default system prompt.").tag(config=True)
     temperature = Float(None, allow_none=True, help="Default temperature.").tag(config=True)

@@ -32,7 +32,8 @@ _CELL = [
     argument("--max-tokens", type=int, help="Maximum number of tokens to generate."),
     argument("--base-url", help="The server's base URL, e.g. http://127.0.0.1:8080/v1."),
     argument(
-        "--api", help="API family: openai-chat, responses, anthropic, ollama … (default: guessed)."
+        "--api",
+        help="API family: openai-chat, openai-responses, anthropic, ollama, custom (default: openai-chat).",
     ),
     argument("--format", help="Wire format override, when the server speaks another than its API."),
     argument("--new", action="store_true", help="Start a new conversation (forget earlier turns)."),
@@ -112,6 +113,14 @@ class CellOptions:
     bg: bool = False
 
 
+def _unquote(value: Any) -> Any:
+    # IPython splits magic lines with posix=False, which keeps the quotes: --system "be brief"
+    # arrives as '"be brief"'.
+    if isinstance(value, str) and len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+        return value[1:-1]
+    return value
+
+
 @cell_arguments
 def _cell_spec(line: str, cell: str) -> None:
     """The parser of ``%%chat`` lines (the magic itself carries the same one, for its help)."""
@@ -147,7 +156,7 @@ def parse_cell_line(line: str) -> CellOptions:
     from IPython.core.error import UsageError
 
     args = parse_argstring(_cell_spec, line)
-    options = CellOptions(**vars(args))
+    options = CellOptions(**{k: _unquote(v) for k, v in vars(args).items()})
     if options.out is not None and not options.out.isidentifier():
         raise UsageError(f"-o takes a variable name, not {options.out!r}")
     return options

@@ -11,7 +11,6 @@ the chat in the background and returns its :class:`~nbstream._chat.ChatHandle`
 from __future__ import annotations
 
 import asyncio
-import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -114,34 +113,18 @@ def dry_run(p: Plan) -> Any:
     from ._chat_run import request_kwargs
     from ._engine import prepare_request
 
-    kwargs = request_kwargs(p.job)
-    request = prepare_request(p.job.messages, **kwargs)
-    text = redact(_describe_request(request), [p.settings.api_key])
+    try:
+        request = prepare_request(p.job.messages, **request_kwargs(p.job))
+    except NbstreamError as exc:
+        raise UsageError(str(exc)) from None
+    secrets = [p.settings.api_key]
+    text = redact(str(request), secrets)
+    curl = redact(request.as_curl(), secrets)
     notes = "".join(f"\n\n*{n}*" for n in p.job.notices)
     return Markdown(
-        f"**dry run** — nothing was sent ({p.job.provenance})\n\n```http\n{text}\n```{notes}"
+        f"**dry run** — nothing was sent ({p.job.provenance})\n\n```http\n{text}\n```\n\n"
+        f"```sh\n{curl}\n```{notes}"
     )
-
-
-def _describe_request(request: Any) -> str:
-    method = getattr(request, "method", "POST")
-    url = getattr(request, "url", "")
-    headers = dict(getattr(request, "headers", {}) or {})
-    body = getattr(request, "body", None)
-    if body is None:
-        body = getattr(request, "json", None)
-    if body is None and hasattr(request, "content"):
-        try:
-            body = json.loads(request.content)
-        except (TypeError, ValueError):
-            body = request.content
-    lines = [f"{method} {url}"] + [f"{k}: {v}" for k, v in headers.items()]
-    pretty = (
-        json.dumps(body, indent=2, ensure_ascii=False)
-        if not isinstance(body, str | bytes)
-        else str(body)
-    )
-    return "\n".join([*lines, "", pretty])
 
 
 async def execute(p: Plan, *, show: bool = True) -> Reply:
@@ -150,7 +133,10 @@ async def execute(p: Plan, *, show: bool = True) -> Reply:
     A cancelled turn is recorded with its partial text before the CancelledError propagates.
     """
     magics = _magics()
-    stream = open_stream(p.job)
+    try:
+        stream = open_stream(p.job)
+    except NbstreamError as exc:  # a setting the engine refuses, before anything is sent
+        raise UsageError(str(exc)) from None
     try:
         reply = await run_job(p.job, show=show, stream=stream)
     except asyncio.CancelledError:

@@ -1,0 +1,275 @@
+"""``%%chat`` in a real ipykernel: Run All, Cancel, Interrupt, re-runs, ``--bg``, secrets.
+
+The backend runs in this test process (``backend`` fixture) so its request log shows what the
+server saw: when a client disconnected, which headers arrived. The kernels talk to it over a
+loopback socket.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from nbstream.server import BackgroundServer
+
+from .harness import Execution, Kernel, Message, run_notebook
+
+pytestmark = pytest.mark.kernel
+
+SECRET = "sk-nbstream-test-SECRET-0123456789abcdef"
+
+# Nothing configured from the developer's own environment leaks into the kernels.
+CLEAN_ENV = {
+    "OPENAI_API_KEY": "",
+    "OPENAI_BASE_URL": "",
+    "NBSTREAM_BASE_URL": "",
+    "NBSTREAM_MODEL": "",
+    "NBSTREAM_API_KEY_ENV": "",
+}
+
+
+def _text(outputs: list[dict]) -> str:  # type: ignore[type-arg]
+    parts = []
+    for out in outputs:
+        if out.get("output_type") == "stream":
+            parts.append(out["text"])
+        for mime in ("text/plain", "text/markdown"):
+            value = out.get("data", {}).get(mime)
+            if value:
+                parts.append(value if isinstance(value, str) else "".join(value))
+    return "\n".join(parts)
+
+
+def _usage_error(ex: Execution) -> str:
+    """The one-line UsageError IPython printed (no traceback), or fail."""
+    assert ex.status == "error"
+    assert ex.stderr.startswith("UsageError: "), ex.stderr
+    assert "Traceback" not in ex.stderr
+    assert ex.stderr.strip().count("\n") == 0
+    return ex.stderr
+
+
+def _statuses(outputs: list[dict]) -> list[str]:  # type: ignore[type-arg]
+    return [
+        o["metadata"]["nbstream"]["status"] for o in outputs if "nbstream" in o.get("metadata", {})
+    ]
+
+
+@pytest.fixture(scope="module")
+def k(backend: BackgroundServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Kernel]:
+    """One kernel for the tests that can share it (each uses its own named chat)."""
+    env = {**CLEAN_ENV, "NBSTREAM_CONFIG_DIR": str(tmp_path_factory.mktemp("cfg"))}
+    kernel = Kernel(env=env)
+    try:
+        kernel.ok("%load_ext nbstream")
+        kernel.ok(f"%chat config base_url={backend.openai_base_url} model=echo")
+        yield kernel
+    finally:
+        kernel.shutdown()
+
+
+def test_run_all_saves_each_answer_under_its_cell(backend: BackgroundServer) -> None:
+    nb = run_notebook(
+        [
+            "%load_ext nbstream",
+            f"%chat config base_url={backend.openai_base_url} model=echo",
+            "%%chat\nfirst question about {'json': [1, 2]}",
+            "%%chat -o second\nsecond question",
+            "print(second.status, '|', second.text)",
+        ],
+        env=CLEAN_ENV,
+    )
+    first, second, printed = (c.outputs for c in nb.cells[2:])
+    assert "first question about {'json': [1, 2]}" in _text(first)
+    assert "second question" in _text(second)
+    assert "first question" not in _text(second)
+    assert _statuses(first) == ["finished"]
+    assert _statuses(second) == ["finished"]
+    assert _text(printed).strip() == "finished | second question"
+
+
+def test_interpolation_and_dry_run_show_the_final_messages(k: Kernel) -> None:
+    k.ok("topic = 'streams'; data = {'a': {'b': 1}}")
+    ex = k.ok(
+        '%%chat --chat dry --dry-run --system "about {{topic}}"\nExplain {{topic}}: {"x": data}'
+    )
+    shown = _text(ex.final_outputs())
+    assert "dry run" in shown
+    assert '"content": "about streams"' in shown
+    assert 'Explain streams: {\\"x\\": data}' in shown
+    ex = k.execute("%%chat --chat dry\nuse {{undefined_name}}")
+    assert "\\{{undefined_name}}" in _usage_error(ex)
+
+
+def test_bad_options_and_typed_keys_are_one_line_usage_errors(k: Kernel) -> None:
+    for line in (
+        "%%chat --nope\nhi",
+        "%%chat --temperature warm\nhi",
+        f"%%chat --max-tokens 5 {SECRET}\nhi",
+    ):
+        ex = k.execute(line)
+        _usage_error(ex)
+        assert SECRET not in ex.stderr + json.dumps(ex.final_outputs())
+    ex = k.execute(f"%chat config api_key={SECRET}")
+    assert "environment variable" in _usage_error(ex)
+    assert SECRET not in ex.stderr + json.dumps(ex.final_outputs())
+
+
+def test_rerun_replaces_the_cells_turn(k: Kernel) -> None:
+    k.ok("%%chat --chat rerun\nfirst", cell_id="cell-a")
+    k.ok("%%chat --chat rerun\nsecond", cell_id="cell-b")
+    k.ok("%%chat --chat rerun\nfirst, again", cell_id="cell-a")
+    ex = k.ok(
+        "import nbstream._magic_cell as m\n"
+        "print([t.prompt for t in m.active.chats.get('rerun').turns])"
+    )
+    assert ex.stdout.strip() == "['first, again', 'second']"
+
+
+def test_history_sends_earlier_turns_but_not_failed_ones(
+    k: Kernel, backend: BackgroundServer
+) -> None:
+    k.ok("%%chat --chat hist\none")
+    k.ok("%%chat --chat hist -m echo:500\nbroken")  # a 500: a failed turn, not raised
+    k.ok("%%chat --chat hist --dry-run\nthree")
+    ex = k.ok("%%chat --chat hist --dry-run\nthree")
+    shown = _text(ex.final_outputs())
+    assert '"content": "one"' in shown
+    assert "broken" not in shown
+    history = _text(k.ok("%chat history hist").final_outputs())
+    assert "not sent back" in history
+
+
+def _first_answer_message(msg: Message) -> bool:
+    return (
+        msg["msg_type"] in ("display_data", "update_display_data")
+        and "text/markdown" in msg["content"].get("data", {})
+        and "nbstream" not in msg["content"].get("metadata", {})
+    )
+
+
+def test_cancel_click_stops_the_server_and_keeps_partial_text(
+    k: Kernel, backend: BackgroundServer
+) -> None:
+    last = backend.log[-1].id if len(backend.log) else 0
+    buttons: list[str] = []
+    clicked: dict[str, float] = {}
+
+    def on_message(msg: Message) -> None:
+        if msg["msg_type"] == "comm_open":
+            state = msg["content"].get("data", {}).get("state", {})
+            if state.get("_model_name") == "ButtonModel":
+                buttons.append(msg["content"]["comm_id"])
+        elif "t" not in clicked and buttons and _first_answer_message(msg):
+            clicked["t"] = k.click(buttons[0])
+
+    msg_id = k.submit("%%chat --chat cancel -m lorem:n=3000,tps=40\nwrite a lot")
+    collected = k.collect(msg_id, on_message=on_message)
+    assert collected.status == "ok"
+    assert "t" in clicked, "no answer appeared to click Cancel on"
+    record = backend.log.wait_for(lambda r: r.id > last and r.disconnected_at is not None, 5)
+    assert record.disconnected_at is not None
+    latency = record.disconnected_at - clicked["t"]
+    print(f"Cancel click → server saw the disconnect: {latency * 1000:.1f} ms")
+    assert latency < 0.1  # requirement 50 ms (measured ~4 ms); doubled for a loaded CI machine
+    outputs = collected.final_outputs()
+    assert _statuses(outputs) == ["cancelled"]
+    assert "Lorem" in _text(outputs) or "lorem" in _text(outputs)
+    ex = k.ok(
+        "import nbstream._magic_cell as m\n"
+        "t = m.active.chats.get('cancel').turns[-1]; print(t.status, len(t.answer) > 0)"
+    )
+    assert ex.stdout.strip() == "cancelled True"
+
+
+def test_interrupt_cancels_quickly_and_queued_cells_do_not_run(
+    backend: BackgroundServer, tmp_path: Path
+) -> None:
+    kernel = Kernel(env={**CLEAN_ENV, "NBSTREAM_CONFIG_DIR": str(tmp_path)})
+    try:
+        kernel.ok("%load_ext nbstream")
+        last = backend.log[-1].id if len(backend.log) else 0
+        # A silent server (30 s before the first token, like a long prefill): only the ticker
+        # lets the interrupt land before the next chunk.
+        chat_id = kernel.submit(
+            f"%%chat --base-url {backend.openai_base_url} -m demo:ttft=30\nthink hard"
+        )
+        queued_id = kernel.submit("print('queued cell ran')")
+        backend.log.wait_for(lambda r: r.id > last, 10)
+        time.sleep(0.3)
+        sent = kernel.interrupt()
+        chat = kernel.collect(chat_id, timeout=30)
+        record = backend.log.wait_for(lambda r: r.id > last and r.disconnected_at is not None, 5)
+        assert record.disconnected_at is not None
+        latency = record.disconnected_at - sent
+        print(f"Interrupt → server saw the disconnect: {latency * 1000:.1f} ms")
+        assert latency < 0.3  # requirement 150 ms (measured ~8 ms); doubled for a loaded CI machine
+        assert chat.status == "error"
+        queued = kernel.collect(queued_id, timeout=30)
+        assert queued.status == "aborted"
+        assert "queued cell ran" not in queued.stdout
+        assert _statuses(chat.final_outputs()) == ["cancelled"]
+    finally:
+        kernel.shutdown()
+
+
+def test_background_chats_are_saved_by_wait_headless(backend: BackgroundServer) -> None:
+    nb = run_notebook(
+        [
+            "%load_ext nbstream",
+            f"%chat config base_url={backend.openai_base_url}",
+            "%%chat --bg --chat a -m echo:tps=30\nalpha answer",
+            "%%chat --bg --chat b -m echo:tps=30\nbeta answer",
+            "import nbstream\nreplies = await nbstream.wait()\nprint([r.status for r in replies])",
+        ],
+        env=CLEAN_ENV,
+    )
+    waited = nb.cells[4].outputs
+    text = _text(waited)
+    assert "alpha answer" in text
+    assert "beta answer" in text
+    assert "['finished', 'finished']" in text
+    assert text.index("alpha answer") < text.index("beta answer")
+
+
+def test_a_secret_never_reaches_the_saved_notebook(
+    backend: BackgroundServer, tmp_path: Path
+) -> None:
+    path = tmp_path / "secret.ipynb"
+    env = {**CLEAN_ENV, "OPENAI_API_KEY": SECRET, "OPENAI_BASE_URL": backend.openai_base_url}
+    run_notebook(
+        [
+            "%load_ext nbstream",
+            "%%chat -m echo:401\nwho am I?",
+            "%%chat -m echo:500 -o failed\nand now?",
+            "print(repr(failed), failed.error)",
+            "%%chat -m echo --dry-run\nshow me the request",
+            "%chat show",
+            "%%chat -m echo\nfine",
+        ],
+        env=env,
+        path=path,
+    )
+    saved = path.read_text()
+    assert SECRET not in saved
+    assert SECRET[10:30] not in saved
+    assert "401" in saved  # the fault did happen and was shown
+    seen = [
+        r for r in backend.log.snapshot() if r.headers.get("authorization") == f"Bearer {SECRET}"
+    ]
+    assert seen, "the key was configured for this base URL and should have been sent"
+
+
+def test_key_for_one_url_is_not_sent_to_another(backend: BackgroundServer, tmp_path: Path) -> None:
+    env = {**CLEAN_ENV, "OPENAI_API_KEY": SECRET}  # bound to api.openai.com
+    nb = run_notebook(
+        ["%load_ext nbstream", f"%%chat --base-url {backend.openai_base_url} -m echo\nhello"],
+        env=env,
+    )
+    assert "not sent to 127.0.0.1" in _text(nb.cells[1].outputs)
+    recent = backend.log.snapshot()[-1]
+    assert "authorization" not in recent.headers
