@@ -19,19 +19,15 @@ happens at once, so the server sees the disconnect and stops generating.
 
 from __future__ import annotations
 
-import json
-import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from ._deltas import Delta, End, ErrorDelta, Metadata
+from ._deltas import Delta
 from ._endpoint import Endpoint
-from ._errors import ConfigError, HTTPStatusError, StreamError
-from ._formats import choose_format
-from ._formats._common import excerpt
+from ._engine_io import Plan, exchange
+from ._errors import ConfigError, HTTPStatusError
 from ._request import (
     PreparedRequest,
     as_messages,
@@ -50,22 +46,6 @@ __all__ = ["Endpoint", "astream", "prepare_request"]
 # URLs whose server rejected stream_options (HTTP 400/422): asked without it from then on.
 _NO_STREAM_OPTIONS: set[str] = set()
 
-EMPTY_STREAM_MESSAGE = (
-    "the server answered HTTP 200 but sent no events: nothing was generated (llama.cpp does"
-    " this when the prompt is longer than its context); shorten the prompt or enlarge the context"
-)
-
-
-@dataclass(slots=True)
-class _Plan:
-    """Everything one request needs, resolved from the arguments and the endpoint."""
-
-    endpoint: Endpoint
-    body: dict[str, Any]
-    headers: dict[str, str]
-    secrets: tuple[str, ...] = ()
-    params: dict[str, Any] = field(default_factory=dict)
-
 
 def _plan(
     prompt_or_messages: str | Sequence[Mapping[str, Any]],
@@ -82,7 +62,7 @@ def _plan(
     endpoint: Endpoint | None,
     timeouts: Timeouts | None,
     params: dict[str, Any],
-) -> _Plan:
+) -> Plan:
     if endpoint is None:
         if not base_url:
             raise ConfigError(
@@ -128,7 +108,7 @@ def _plan(
     )
     headers = build_headers(endpoint.api, endpoint.api_key or None, endpoint.headers)
     secrets = tuple(s for s in (endpoint.api_key, *endpoint.credential_headers().values()) if s)
-    return _Plan(endpoint, body, headers, secrets, params)
+    return Plan(endpoint, body, headers, secrets, params)
 
 
 def prepare_request(
@@ -228,13 +208,14 @@ def astream(
 
 
 async def _run(
-    plan: _Plan, client: httpx.AsyncClient | None, on_bytes: Callable[..., Any] | None
+    plan: Plan, client: httpx.AsyncClient | None, on_bytes: Callable[..., Any] | None
 ) -> AsyncIterator[Delta]:
     own = client is None
+    # follow_redirects=False (httpx's default, said out loud): a key never follows a redirect.
     http = client if client is not None else httpx.AsyncClient(follow_redirects=False)
     try:
         try:
-            async for delta in _exchange(plan, http, on_bytes):
+            async for delta in exchange(plan, http, on_bytes):
                 yield delta
         except HTTPStatusError as exc:
             if not _rejects_stream_options(plan, exc):
@@ -244,69 +225,17 @@ async def _run(
             # yielded: the rejection came before any event.
             _NO_STREAM_OPTIONS.add(plan.endpoint.url)
             plan.body.pop("stream_options", None)
-            async for delta in _exchange(plan, http, on_bytes):
+            async for delta in exchange(plan, http, on_bytes):
                 yield delta
     finally:
         if own:
             await http.aclose()
 
 
-def _rejects_stream_options(plan: _Plan, exc: HTTPStatusError) -> bool:
+def _rejects_stream_options(plan: Plan, exc: HTTPStatusError) -> bool:
     if exc.status_code not in (400, 422) or "stream_options" not in plan.body:
         return False
     if "stream_options" in plan.params:  # the caller set it explicitly: not ours to drop
         return False
     said = f"{exc.server_message} {exc.body}".lower()
     return "stream_options" in said or "include_usage" in said
-
-
-async def _exchange(
-    plan: _Plan, http: httpx.AsyncClient, on_bytes: Callable[..., Any] | None
-) -> AsyncIterator[Delta]:
-    from ._transport import aconnect_sse  # the transport layer loads httpx machinery lazily
-
-    ep = plan.endpoint
-    kwargs: dict[str, Any] = {"json": plan.body, "headers": plan.headers, "secrets": plan.secrets}
-    if ep.timeouts is not None:
-        kwargs["timeouts"] = ep.timeouts
-    if on_bytes is not None:
-        kwargs["on_bytes"] = on_bytes
-    # A key must never follow a redirect to another host, whatever the client's setting.
-    kwargs["follow_redirects"] = False
-    async with aconnect_sse(http, "POST", ep.url, **kwargs) as source:
-        events = source.aiter_events()
-        first = await anext(events, None)
-        if first is None:
-            raise StreamError(EMPTY_STREAM_MESSAGE)
-        if source.mode == "json":
-            try:
-                obj = json.loads(first.data)
-            except ValueError:
-                fmt = choose_format(
-                    ep.format, api=ep.api, json_path=ep.json_path, json_mode=ep.json_mode
-                )
-                yield Metadata(model=ep.model, format=fmt.name, streamed=False, time=first.time)
-                message = f"the server's JSON answer is not valid JSON: {excerpt(first.data)!r}"
-                yield ErrorDelta(message, "malformed_body", time=first.time)
-                yield End(complete=True, time=time.monotonic())
-                return
-            fmt = choose_format(
-                ep.format, api=ep.api, body=obj, json_path=ep.json_path, json_mode=ep.json_mode
-            )
-            yield Metadata(model=ep.model, format=fmt.name, streamed=False, time=first.time)
-            for delta in fmt.parse_body(obj, time=first.time):
-                yield delta
-            yield End(complete=fmt.complete, time=time.monotonic())
-            return
-        fmt = choose_format(
-            ep.format, api=ep.api, first=first, json_path=ep.json_path, json_mode=ep.json_mode
-        )
-        yield Metadata(model=ep.model, format=fmt.name, streamed=True, time=first.time)
-        for delta in fmt.feed(first):
-            yield delta
-        async for item in events:
-            for delta in fmt.feed(item):
-                yield delta
-        for delta in fmt.finish():
-            yield delta
-        yield End(complete=fmt.complete, time=time.monotonic())
