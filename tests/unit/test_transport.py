@@ -124,7 +124,7 @@ async def test_idle_timeout() -> None:
 async def test_first_byte_timeout() -> None:
     c = client(200, "text/event-stream", stall=30)
     with pytest.raises(
-        StreamTimeoutError, match="no response from test.local within 0.2 s"
+        StreamTimeoutError, match=r"no response from test\.local within 0\.2 s"
     ) as info:
         await collect(c, timeouts=Timeouts(first_byte=0.2))
     assert info.value.phase == "first byte"
@@ -163,3 +163,16 @@ async def test_aiter_sse_over_any_source() -> None:
         ServerSentEvent(data="a"),
         ServerSentEvent(data="b"),
     ]
+
+
+async def test_connect_timeout_keeps_httpx_cause() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectTimeout("timed out", request=request)
+
+    c = httpx.AsyncClient(transport=httpx.MockTransport(handler))
+    with pytest.raises(
+        StreamTimeoutError, match=r"could not connect to test\.local within 10 s"
+    ) as info:
+        await collect(c)
+    assert info.value.phase == "connect"
+    assert isinstance(info.value.__cause__, httpx.ConnectTimeout)
