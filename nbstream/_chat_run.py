@@ -15,12 +15,12 @@ from __future__ import annotations
 import asyncio
 import sys
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import httpx
 
+from ._chat_wire import WirePanel
 from ._config import Settings, host_of
 from ._conversation import Message
 from ._errors import ConfigError
@@ -29,13 +29,39 @@ from ._reply import Reply
 from ._stream import DeltaStream, describe_error
 from ._ticker import ticker
 
-__all__ = ["DEMO_NOTICE", "Job", "list_models", "open_stream", "run_job", "shell_kind"]
+__all__ = [
+    "DEMO_NOTICE",
+    "OLD_KERNEL_NOTICE",
+    "Job",
+    "cancel_reaches_awaiting_cell",
+    "list_models",
+    "open_stream",
+    "run_job",
+    "shell_kind",
+]
 
 DEMO_NOTICE = (
     "demo backend, not a language model — set OPENAI_API_KEY, or %chat config base_url=… model=…"
 )
 
+OLD_KERNEL_NOTICE = "on ipykernel < 7.4 Cancel acts only after the cell: use Interrupt (■)"
+
 Shell = Literal["kernel", "terminal", "none"]
+
+
+def cancel_reaches_awaiting_cell() -> bool:
+    """Whether this kernel handles widget messages while a cell awaits (ipykernel >= 7.4).
+
+    Measured (FACTS.md): on 6.x and 7.3 a click during a top-level ``await`` is handled only
+    after the cell, except on 7.3 with JupyterLab >= 4.4 (subshells), which we cannot detect.
+    """
+    module = sys.modules.get("ipykernel")
+    version = str(getattr(module, "__version__", "0"))
+    try:
+        major, minor = (int(p) for p in version.split(".")[:2])
+    except ValueError:
+        return True  # a development version: assume current behaviour
+    return (major, minor) >= (7, 4)
 
 
 def shell_kind() -> Shell:
@@ -91,6 +117,8 @@ class Job:
 
     def __post_init__(self) -> None:
         self.base_url, self.notices = endpoint_of(self.settings)
+        if shell_kind() == "kernel" and not cancel_reaches_awaiting_cell():
+            self.notices = (*self.notices, OLD_KERNEL_NOTICE)
 
     @property
     def provenance(self) -> str:
@@ -156,6 +184,11 @@ async def run_job(job: Job, *, show: bool, stream: DeltaStream | None = None) ->
         asyncio.CancelledError: An interrupt or an outer cancellation, after the final render.
     """
     stream = stream or open_stream(job)
+    panel = WirePanel(job.frames, live=show and shell_kind() == "kernel") if job.wire else None
+    if panel is not None and (show or shell_kind() == "terminal"):
+        panel.open()
+    else:
+        panel = None
     try:
         async with ticker():
             if show:
@@ -170,6 +203,8 @@ async def run_job(job: Job, *, show: bool, stream: DeltaStream | None = None) ->
         stream.note_cancel("interrupted")
         raise
     finally:
+        if panel is not None:
+            panel.close()
         await asyncio.shield(stream.aclose())
 
 
@@ -197,16 +232,6 @@ def list_models(settings: Settings, *, timeout: float = 10.0) -> list[str]:
         raise ConfigError(
             "could not list models: " + describe_error(exc, [settings.api_key])
         ) from None
-
-
-def wire_text(frames: Sequence[tuple[float, bytes]], limit: int = 400) -> str:
-    """The raw frames as text, one per line with its arrival time, for ``--wire``."""
-    lines = [f"{'t (s)':>8}  bytes"]
-    for t, chunk in frames[-limit:]:
-        lines.append(f"{t:8.3f}  {chunk.decode('utf-8', 'replace')!r}")
-    if len(frames) > limit:
-        lines.insert(1, f"… {len(frames) - limit} earlier frames")
-    return redact("\n".join(lines))
 
 
 def publish_reply(reply: Reply) -> None:

@@ -12,8 +12,6 @@ from IPython.core.error import UsageError
 
 from ._config import (
     KEY_HELP,
-    Profile,
-    ProfileStore,
     Settings,
     check_env_name,
     check_no_key,
@@ -21,6 +19,7 @@ from ._config import (
     host_of,
     resolve,
 )
+from ._config_profiles import Profile, ProfileStore
 from ._errors import ConfigError, NbstreamError
 from ._magic_args import SUBCOMMANDS, parse_line
 from ._magic_ipy import Markdown

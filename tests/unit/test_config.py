@@ -10,13 +10,12 @@ from nbstream._config import (
     EMBEDDED_MODEL,
     OPENAI_BASE_URL,
     Layer,
-    Profile,
-    ProfileStore,
     check_no_key,
     env_layer,
     resolve,
     same_origin,
 )
+from nbstream._config_profiles import Profile, ProfileStore
 from nbstream._errors import ConfigError
 from nbstream._redact import redact
 

@@ -21,6 +21,8 @@ BELOW_JUPYTER = [
     "nbstream._markdown",
     "nbstream._throttle",
     "nbstream._config",
+    "nbstream._config_profiles",
+    "nbstream._chat_wire",
     "nbstream._conversation",
     "nbstream._interpolate",
     "nbstream._ticker",

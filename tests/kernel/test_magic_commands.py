@@ -1,0 +1,89 @@
+"""``%chat`` subcommands and the ``%%chat`` options that shape a request, in a real kernel."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from nbstream.server import BackgroundServer
+
+from .harness import Kernel
+from .test_magic import CLEAN_ENV, _statuses, _text, _usage_error
+
+pytestmark = pytest.mark.kernel
+
+
+@pytest.fixture(scope="module")
+def cfg(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("cfg")
+
+
+@pytest.fixture(scope="module")
+def k(cfg: Path) -> Iterator[Kernel]:
+    kernel = Kernel(
+        env={**CLEAN_ENV, "NBSTREAM_CONFIG_DIR": str(cfg), "LOCAL_KEY": "lk-0123456789"}
+    )
+    try:
+        kernel.ok("%load_ext nbstream")
+        yield kernel
+    finally:
+        kernel.shutdown()
+
+
+def test_show_config_and_traitlets(k: Kernel, backend: BackgroundServer) -> None:
+    shown = _text(k.ok("%chat show").final_outputs())
+    assert "embedded demo backend" in shown
+    k.ok("%config ChatMagics.model = 'echo'")
+    k.ok(f"%chat config base_url={backend.openai_base_url} temperature=0.2")
+    shown = _text(k.ok("%chat show").final_outputs())
+    assert "| model | echo |" in shown
+    assert "| temperature | 0.2 |" in shown
+    assert "unknown setting" in _usage_error(k.execute("%chat config colour=red"))
+    assert "unknown %chat command" in _usage_error(k.execute("%chat hello there"))
+
+
+def test_models_lists_the_endpoints_models(k: Kernel, backend: BackgroundServer) -> None:
+    k.ok(f"%chat config base_url={backend.openai_base_url}")
+    shown = _text(k.ok("%chat models").final_outputs())
+    for name in ("echo", "demo", "lorem", "hostile"):
+        assert f"`{name}`" in shown
+
+
+def test_profile_stores_the_variable_name_and_binds_the_key(
+    k: Kernel, backend: BackgroundServer, cfg: Path
+) -> None:
+    k.ok(f"%chat profile local base_url={backend.openai_base_url} model=echo key_env=LOCAL_KEY")
+    stored = json.loads((cfg / "profiles.json").read_text())
+    assert stored["local"]["key_env"] == "LOCAL_KEY"
+    assert "lk-0123456789" not in (cfg / "profiles.json").read_text()
+    shown = _text(k.ok("%chat show").final_outputs())
+    assert "from $LOCAL_KEY" in shown
+    last = len(backend.log.snapshot())
+    k.ok("%%chat --chat prof\nwith a profile")
+    sent = backend.log.snapshot()[last:]
+    assert sent[-1].headers.get("authorization") == "Bearer lk-0123456789"
+    assert "NAME" in _usage_error(k.execute("%chat profile bad key_env=sk-abcdefghijklmnopqrstuv"))
+    k.ok("%chat config api_key_env=")  # leave the key out for the other tests
+
+
+def test_no_stream_wire_new_no_history_and_reset(k: Kernel, backend: BackgroundServer) -> None:
+    k.ok(f"%chat config base_url={backend.openai_base_url} model=echo")
+    ex = k.ok("%%chat --chat opts --no-stream -o r\nwhole answer at once\nprint(1)")
+    assert "whole answer at once" in _text(ex.final_outputs())
+    assert k.ok("print(r.streamed, r.status)").stdout.strip() == "False finished"
+    ex = k.ok("%%chat --chat opts --wire\nshow the wire")
+    wire = _text(ex.final_outputs())
+    assert "raw bytes" in wire
+    assert "data: " in wire
+    k.ok("%%chat --chat opts --no-history\nnot remembered")
+    turns = "import nbstream._magic_cell as m; print(len(m.active.chats.get('opts').turns))"
+    assert k.ok(turns).stdout.strip() == "2"
+    k.ok("%%chat --chat opts --new\nfresh start")
+    assert k.ok(turns).stdout.strip() == "1"
+    assert "no turns yet" not in _text(k.ok("%chat history opts").final_outputs())
+    k.ok("%chat reset opts")
+    assert "no turns yet" in _text(k.ok("%chat history opts").final_outputs())
+    assert _statuses(ex.final_outputs()) == ["finished"]
