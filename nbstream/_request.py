@@ -257,19 +257,15 @@ def build_body(
     """
     body: dict[str, Any]
     if api == "anthropic":
-        system = "\n\n".join(
-            str(m.get("content", "")) for m in messages if m.get("role") == "system"
-        )
-        body = {"model": model, "messages": [m for m in messages if m.get("role") != "system"]}
+        system, rest = _split_system(messages)
+        body = {"model": model, "messages": rest}
         if system:
             body["system"] = system
         body["max_tokens"] = max_tokens if max_tokens is not None else DEFAULT_ANTHROPIC_MAX_TOKENS
         body["temperature"] = temperature
     elif api == "openai-responses":
-        system = "\n\n".join(
-            str(m.get("content", "")) for m in messages if m.get("role") == "system"
-        )
-        body = {"model": model, "input": [m for m in messages if m.get("role") != "system"]}
+        system, rest = _split_system(messages)
+        body = {"model": model, "input": rest}
         if system:
             body["instructions"] = system
         body["temperature"] = temperature
@@ -348,6 +344,13 @@ def _fill(node: Any, values: Mapping[str, Any]) -> Any:
     if isinstance(node, list):
         return [v for v in (_fill(v, values) for v in node) if v is not _DROP]
     return node
+
+
+def _split_system(messages: list[dict[str, Any]]) -> tuple[str, list[dict[str, Any]]]:
+    """The system prompt (system messages joined) and the other messages: the APIs that take
+    the system prompt as a top-level field reject a ``system`` role in the list."""
+    system = "\n\n".join(str(m.get("content", "")) for m in messages if m.get("role") == "system")
+    return system, [m for m in messages if m.get("role") != "system"]
 
 
 def _last_user_text(messages: list[dict[str, Any]]) -> str:

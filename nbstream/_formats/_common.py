@@ -29,6 +29,7 @@ __all__ = [
     "error_delta",
     "excerpt",
     "load_json",
+    "load_object",
 ]
 
 # The terminal marker of OpenAI-style streams, also used by many home-made servers (with or
@@ -108,6 +109,26 @@ def load_json(item: EventLike, format_name: str) -> tuple[Any, ErrorDelta | None
             f" may be missing: {excerpt(item.data)!r}"
         )
         return None, ErrorDelta(message, code="malformed_event", time=item.time)
+
+
+def load_object(item: EventLike, format_name: str) -> tuple[dict[str, Any] | None, list[Delta]]:
+    """Parse an event's data as a JSON object, the shape every provider's events have.
+
+    Args:
+        item: The event.
+        format_name: Named in the error message.
+
+    Returns:
+        ``(obj, [])`` for an object; otherwise ``(None, deltas)`` where ``deltas`` is what
+        ``feed`` should return: ``[]`` for empty data or another JSON value, and one
+        :class:`~nbstream.ErrorDelta` for malformed JSON.
+    """
+    if not item.data.strip():
+        return None, []
+    obj, bad = load_json(item, format_name)
+    if bad is not None:
+        return None, [bad]
+    return (obj, []) if isinstance(obj, dict) else (None, [])
 
 
 def dig(obj: Any, path: str | tuple[str, ...]) -> Any:

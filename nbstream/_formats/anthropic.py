@@ -26,7 +26,7 @@ from .._deltas import (
     ToolCallDelta,
     Usage,
 )
-from ._common import EventLike, as_dict, error_delta, excerpt, load_json
+from ._common import EventLike, as_dict, error_delta, excerpt, load_object
 
 __all__ = ["AnthropicFormat"]
 
@@ -53,13 +53,9 @@ class AnthropicFormat:
 
     def feed(self, item: EventLike) -> list[Delta]:
         """Translate one event."""
-        if not item.data.strip():
-            return []
-        obj, bad = load_json(item, self.name)
-        if bad is not None:
-            return [bad]
-        if not isinstance(obj, dict):
-            return []
+        obj, early = load_object(item, self.name)
+        if obj is None:
+            return early
         kind = obj.get("type") or item.event
         t = item.time
         if kind == "content_block_delta":

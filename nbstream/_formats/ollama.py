@@ -14,7 +14,7 @@ import json
 from typing import Any
 
 from .._deltas import Delta, Finish, Metadata, ReasoningDelta, TextDelta, ToolCallDelta, Usage
-from ._common import EventLike, as_dict, error_delta, load_json
+from ._common import EventLike, as_dict, error_delta, load_object
 
 __all__ = ["OllamaFormat"]
 
@@ -31,11 +31,9 @@ class OllamaFormat:
 
     def feed(self, item: EventLike) -> list[Delta]:
         """Translate one line."""
-        if not item.data.strip():
-            return []
-        obj, bad = load_json(item, self.name)
-        if bad is not None:
-            return [bad]
+        obj, early = load_object(item, self.name)
+        if obj is None:
+            return early
         return self._line(obj, item.time)
 
     def finish(self) -> list[Delta]:

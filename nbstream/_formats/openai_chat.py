@@ -24,7 +24,7 @@ from .._deltas import (
     ToolCallDelta,
     Usage,
 )
-from ._common import DONE, EventLike, as_dict, error_delta, load_json
+from ._common import DONE, EventLike, as_dict, error_delta, load_object
 
 __all__ = ["OpenAIChatFormat", "openai_usage"]
 
@@ -70,11 +70,9 @@ class OpenAIChatFormat:
         if item.data.strip() == DONE:
             self.complete = True
             return []
-        if not item.data.strip():
-            return []
-        obj, bad = load_json(item, self.name)
-        if bad is not None:
-            return [bad]
+        obj, early = load_object(item, self.name)
+        if obj is None:
+            return early
         return self._chunk(obj, item.time, streamed=True)
 
     def finish(self) -> list[Delta]:

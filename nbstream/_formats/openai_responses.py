@@ -24,7 +24,7 @@ from .._deltas import (
     ToolCallDelta,
     Usage,
 )
-from ._common import EventLike, error_delta, excerpt, load_json
+from ._common import EventLike, error_delta, excerpt, load_object
 
 __all__ = ["OpenAIResponsesFormat"]
 
@@ -51,13 +51,9 @@ class OpenAIResponsesFormat:
 
     def feed(self, item: EventLike) -> list[Delta]:
         """Translate one event."""
-        if not item.data.strip():
-            return []
-        obj, bad = load_json(item, self.name)
-        if bad is not None:
-            return [bad]
-        if not isinstance(obj, dict):
-            return []
+        obj, early = load_object(item, self.name)
+        if obj is None:
+            return early
         kind = obj.get("type") or item.event
         t = item.time
         if kind == "response.output_text.delta" or kind == "response.refusal.delta":
