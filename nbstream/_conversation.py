@@ -17,7 +17,7 @@ Stdlib only.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Literal, TypeAlias
 
 from ._values import ValueRepr
@@ -178,10 +178,3 @@ class Conversations:
             self._chats.clear()
         else:
             self._chats.pop(name, None)
-
-
-def with_answer(
-    turn: Turn, *, answer: str, status: TurnStatus, error: str | None, model: str | None
-) -> Turn:
-    """Return ``turn`` completed with its answer (helper for callers holding a pending turn)."""
-    return replace(turn, answer=answer, status=status, error=error, model=model)

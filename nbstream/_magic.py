@@ -97,6 +97,15 @@ class ChatMagics(Magics):
         return _magic_commands.run(self, line)
 
 
+# magic_arguments names the usage after the method ("%chat", "%chat_line"): say what users type.
+def _rename_usage(func: Any, old: str, new: str) -> None:
+    func.__doc__ = (func.__doc__ or "").replace(old, new, 1)
+
+
+_rename_usage(ChatMagics.chat, "%chat [", "%%chat [")
+_rename_usage(ChatMagics.chat_line, "%chat_line", "%chat")
+
+
 def load_ipython_extension(ipython: InteractiveShell) -> None:
     """Register the magics, the ``%%chat`` cell rewrite and the cell-id hook.
 

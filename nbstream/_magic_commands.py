@@ -7,6 +7,7 @@ mistakes raise :class:`~IPython.core.error.UsageError` with one line.
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit, urlunsplit
 
 from IPython.core.error import UsageError
 
@@ -95,7 +96,7 @@ def _config(magics: ChatMagics, items: list[str]) -> Any:
 def _show(magics: ChatMagics) -> Any:
     s = current_settings(magics)
     rows = [
-        ("endpoint", "embedded demo backend" if s.embedded else s.base_url),
+        ("endpoint", "embedded demo backend" if s.embedded else _without_userinfo(s.base_url)),
         ("model", s.model or "(none: set one with %chat config model=NAME)"),
         ("api", s.api or "(default)"),
         ("format", s.format or "auto"),
@@ -108,6 +109,14 @@ def _show(magics: ChatMagics) -> Any:
     lines += [f"| {k} | {_cell(v)} |" for k, v in rows]
     lines += [f"\n*{n}*" for n in s.notices]
     return Markdown("\n".join(lines))
+
+
+def _without_userinfo(url: str) -> str:
+    # A base URL may carry credentials (https://user:pass@host/v1): show only the host part.
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
 
 
 def _cell(text: str) -> str:
