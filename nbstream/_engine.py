@@ -20,6 +20,7 @@ happens at once, so the server sees the disconnect and stops generating.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from contextlib import aclosing
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -215,8 +216,11 @@ async def _run(
     http = client if client is not None else httpx.AsyncClient(follow_redirects=False)
     try:
         try:
-            async for delta in exchange(plan, http, on_bytes):
-                yield delta
+            # aclosing: when the consumer stops early, the exchange (and its response) is
+            # closed now, not whenever the garbage collector finalizes the generator.
+            async with aclosing(exchange(plan, http, on_bytes)) as deltas:
+                async for delta in deltas:
+                    yield delta
         except HTTPStatusError as exc:
             if not _rejects_stream_options(plan, exc):
                 raise
@@ -225,8 +229,9 @@ async def _run(
             # yielded: the rejection came before any event.
             _NO_STREAM_OPTIONS.add(plan.endpoint.url)
             plan.body.pop("stream_options", None)
-            async for delta in exchange(plan, http, on_bytes):
-                yield delta
+            async with aclosing(exchange(plan, http, on_bytes)) as deltas:
+                async for delta in deltas:
+                    yield delta
     finally:
         if own:
             await http.aclose()

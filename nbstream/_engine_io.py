@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -60,8 +60,23 @@ class _NoRedirects:
 
 async def exchange(
     plan: Plan, http: httpx.AsyncClient, on_bytes: Callable[..., Any] | None
-) -> AsyncIterator[Delta]:
-    from ._transport import aconnect_sse  # the transport layer loads httpx machinery lazily
+) -> AsyncGenerator[Delta, None]:
+    """Send ``plan``'s request once and yield its deltas: metadata, content, end.
+
+    Args:
+        plan: The resolved request.
+        http: The client to send with.
+        on_bytes: Called with every raw chunk, if given.
+
+    Yields:
+        :class:`~nbstream.Metadata` (format chosen, streamed or not), the format's deltas,
+        then :class:`~nbstream.End`.
+
+    Raises:
+        StreamError: An HTTP 200 without a single event.
+        HTTPStatusError: A non-2xx status (from the transport).
+    """
+    from ._transport import aconnect_sse  # imported on first use: engine imports stay light
 
     ep = plan.endpoint
     kwargs: dict[str, Any] = {"json": plan.body, "headers": plan.headers, "secrets": plan.secrets}

@@ -6,6 +6,7 @@ import asyncio
 import time
 from collections.abc import Iterator
 
+import httpx
 import pytest
 
 import nbstream._engine as engine
@@ -159,10 +160,35 @@ async def test_cancel_disconnects_within_50ms(server: BackgroundServer) -> None:
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-    record = await asyncio.to_thread(server.wait_for_disconnect, 5.0)
+    latest = server.log[-1].id
+    record = await asyncio.to_thread(
+        server.wait_for, lambda r: r.id == latest and r.disconnected_at is not None, 5.0
+    )
     assert record.disconnected_at is not None
     lag = record.disconnected_at - cancelled_at
     print(f"server saw the disconnect {lag * 1000:.1f} ms after the cancel")
     assert lag < 0.05, f"the server saw the disconnect {lag * 1000:.0f} ms after the cancel"
     assert stream.reply.status == "cancelled"
     assert stream.reply.text
+
+
+async def test_stopping_early_with_a_given_client_releases_the_connection(
+    server: BackgroundServer,
+) -> None:
+    async with httpx.AsyncClient() as client:
+        stream = astream(
+            "x", base_url=server.openai_base_url, model="lorem:n=2000,tps=50", client=client
+        )
+        async with stream:
+            async for delta in stream:
+                if isinstance(delta, TextDelta):
+                    break
+        stopped = time.monotonic()
+        latest = server.log[-1].id
+        record = await asyncio.to_thread(
+            server.wait_for, lambda r: r.id == latest and r.disconnected_at is not None, 5.0
+        )
+        assert not client.is_closed
+    assert record.disconnected_at is not None
+    assert record.disconnected_at - stopped < 0.05
+    assert stream.reply.status == "cancelled"
