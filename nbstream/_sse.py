@@ -209,11 +209,10 @@ class SSEDecoder:
             tail = lines.pop()
             self._partial.append(tail)
             self._partial_len = len(tail)
-            if self._partial_len + self._size > self._max:
-                self._too_large()
-        if not lines:
-            return []
-        return self._lines(lines, monotonic())
+        events = self._lines(lines, monotonic()) if lines else []
+        if self._partial_len + self._size > self._max:
+            self._too_large()
+        return events
 
     def _blocks(self, chunk: bytes, now: float) -> list[ServerSentEvent]:
         # Fast path for LF-only input that starts on an event boundary: split into blocks at
