@@ -12,7 +12,7 @@ api                 path added to base_url  body
                                             ``max_tokens`` (required by the API), ``stream``
 ``ollama``          ``/api/chat``           ``model``, ``messages``, ``stream``,
                                             ``options.temperature`` / ``options.num_predict``
-``custom``          none: the URL as given  a body template (:func:`render_template`)
+``custom``          none: the URL as given  a body template (:func:`~nbstream._request_template.render_template`)
 =================== ======================= ====================================================
 
 The OpenAI paths follow the OpenAI client's convention: ``base_url`` normally ends in ``/v1``;
@@ -33,13 +33,13 @@ from urllib.parse import urlsplit, urlunsplit
 
 from ._errors import ConfigError, FormatError
 from ._redact import MASK, redact
+from ._request_template import DEFAULT_TEMPLATE, render_template
 from ._values import ValueRepr
 
 __all__ = [
     "ANTHROPIC_VERSION",
     "APIS",
     "DEFAULT_ANTHROPIC_MAX_TOKENS",
-    "DEFAULT_TEMPLATE",
     "Api",
     "PreparedRequest",
     "as_messages",
@@ -48,7 +48,6 @@ __all__ = [
     "endpoint_url",
     "mask_headers",
     "origin",
-    "render_template",
 ]
 
 Api: TypeAlias = Literal["openai-chat", "openai-responses", "anthropic", "ollama", "custom"]
@@ -60,13 +59,6 @@ ANTHROPIC_VERSION = "2023-06-01"
 # value that lets ordinary answers finish.
 DEFAULT_ANTHROPIC_MAX_TOKENS = 4096
 
-# The body sent to a home-made server when no template is given.
-DEFAULT_TEMPLATE: Mapping[str, Any] = {
-    "model": "{model}",
-    "messages": "{messages}",
-    "prompt": "{prompt}",
-    "stream": "{stream}",
-}
 
 _SENSITIVE_HEADERS = frozenset({"authorization", "x-api-key", "api-key", "proxy-authorization"})
 
@@ -295,55 +287,6 @@ def build_body(
         body["stream_options"] = {"include_usage": True}
     body = {k: v for k, v in body.items() if v is not None}
     return {**body, **(params or {})}
-
-
-def render_template(template: Mapping[str, Any] | str, values: Mapping[str, Any]) -> Any:
-    """Fill a body template for a home-made server.
-
-    A string that is exactly ``"{name}"`` becomes the value itself, typed (``"{messages}"`` a
-    list, ``"{stream}"`` a boolean); a key whose whole value is a placeholder for an unset
-    value (``None``) is left out. Inside longer strings ``{name}`` is replaced by the value's
-    text (``"Q: {prompt}"``). Other braces are left alone.
-
-    Args:
-        template: A JSON-shaped mapping, or its JSON text (``'{"query": "{prompt}"}'``).
-        values: ``prompt``, ``messages``, ``model``, ``system``, ``stream``, ``temperature``,
-            ``max_tokens``.
-
-    Returns:
-        The rendered body.
-
-    Raises:
-        FormatError: ``template`` is a string that is not JSON.
-    """
-    if isinstance(template, str):
-        try:
-            template = json.loads(template)
-        except ValueError as exc:
-            raise FormatError(f"the body template is not valid JSON ({exc})") from None
-    return _fill(template, values)
-
-
-_DROP = object()
-
-
-def _fill(node: Any, values: Mapping[str, Any]) -> Any:
-    if isinstance(node, str):
-        if node.startswith("{") and node.endswith("}") and node[1:-1] in values:
-            value = values[node[1:-1]]
-            return _DROP if value is None else value
-        for name, value in values.items():
-            token = "{" + name + "}"
-            if token in node:
-                text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-                node = node.replace(token, "" if value is None else text)
-        return node
-    if isinstance(node, Mapping):
-        filled = {k: _fill(v, values) for k, v in node.items()}
-        return {k: v for k, v in filled.items() if v is not _DROP}
-    if isinstance(node, list):
-        return [v for v in (_fill(v, values) for v in node) if v is not _DROP]
-    return node
 
 
 def _split_system(messages: list[dict[str, Any]]) -> tuple[str, list[dict[str, Any]]]:

@@ -15,8 +15,8 @@ from nbstream._request import (
     endpoint_url,
     mask_headers,
     origin,
-    render_template,
 )
+from nbstream._request_template import render_template
 
 MSGS = as_messages("Hi", system="Be brief")
 
