@@ -8,6 +8,7 @@ loopback socket.
 from __future__ import annotations
 
 import json
+import queue
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -273,3 +274,33 @@ def test_key_for_one_url_is_not_sent_to_another(backend: BackgroundServer, tmp_p
     assert "not sent to 127.0.0.1" in _text(nb.cells[1].outputs)
     recent = backend.log.snapshot()[-1]
     assert "authorization" not in recent.headers
+
+
+def test_several_background_chats_each_keep_their_own_output(
+    k: Kernel, backend: BackgroundServer
+) -> None:
+    # Live (not headless): each chat's display updates must land under the cell that started it.
+    ids = {
+        "alpha": k.submit("%%chat --bg --chat bg1 -m echo:tps=40\nalpha streams here"),
+        "beta": k.submit("%%chat --bg --chat bg2 -m echo:tps=40\nbeta streams there"),
+    }
+    waiter = k.submit("import nbstream\n_ = await nbstream.wait()")
+    by_parent: dict[str, list[Message]] = {}
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            msg = k.kc.get_iopub_msg(timeout=1)
+        except queue.Empty:
+            continue
+        parent = msg["parent_header"].get("msg_id", "")
+        by_parent.setdefault(parent, []).append(msg)
+        status = msg["content"].get("execution_state") if msg["msg_type"] == "status" else None
+        if parent == waiter and status == "idle":
+            break
+    for word, msg_id in ids.items():
+        ex = Execution(msg_id, [m for m in by_parent.get(msg_id, []) if m["msg_type"] != "status"])
+        outputs = ex.final_outputs()
+        other = "beta" if word == "alpha" else "alpha"
+        assert f"{word} streams" in _text(outputs)
+        assert f"{other} streams" not in _text(outputs)
+        assert _statuses(outputs) == ["finished"]

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
-
-import pytest
 
 JUPYTER = ("IPython", "ipywidgets", "ipykernel", "nest_asyncio", "nest_asyncio2", "traitlets")
 
@@ -33,24 +32,26 @@ BELOW_JUPYTER = [
 ]
 
 
-def _loaded_after_import(module: str) -> list[str]:
-    code = (
-        f"import sys, importlib; importlib.import_module({module!r}); "
-        f"print(sorted({{m.split('.')[0] for m in sys.modules}} & set({JUPYTER!r})))"
+# One interpreter imports the modules in order and reports, per module, which Jupyter packages
+# had appeared by then: the first culprit is named, at the cost of a single subprocess.
+_PROBE = """
+import importlib, json, sys
+jupyter = set(json.loads(sys.argv[1]))
+report = {}
+for name in json.loads(sys.argv[2]):
+    importlib.import_module(name)
+    report[name] = sorted({m.split(".")[0] for m in sys.modules} & jupyter)
+print(json.dumps(report))
+"""
+
+
+def test_core_engine_and_chat_helpers_load_no_jupyter() -> None:
+    out = subprocess.run(
+        [sys.executable, "-c", _PROBE, json.dumps(JUPYTER), json.dumps(BELOW_JUPYTER)],
+        capture_output=True,
+        text=True,
+        check=True,
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    return list(eval(out.stdout))
-
-
-@pytest.mark.parametrize("module", BELOW_JUPYTER)
-def test_module_loads_no_jupyter(module: str) -> None:
-    assert _loaded_after_import(module) == []
-
-
-def test_all_of_them_together_load_no_jupyter() -> None:
-    code = "; ".join(f"import {m}" for m in BELOW_JUPYTER)
-    code += (
-        f"; import sys; print(sorted({{m.split('.')[0] for m in sys.modules}} & set({JUPYTER!r})))"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[]"
+    report = json.loads(out.stdout)
+    assert list(report) == BELOW_JUPYTER
+    assert {name: loaded for name, loaded in report.items() if loaded} == {}
