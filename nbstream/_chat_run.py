@@ -13,6 +13,7 @@ the view:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
 import time
 from dataclasses import dataclass, field
@@ -43,6 +44,8 @@ __all__ = [
 DEMO_NOTICE = (
     "demo backend, not a language model — set OPENAI_API_KEY, or %chat config base_url=… model=…"
 )
+
+_CLOSE_S = 2.0
 
 OLD_KERNEL_NOTICE = "on ipykernel < 7.4 Cancel acts only after the cell: use Interrupt (■)"
 
@@ -184,11 +187,10 @@ async def run_job(job: Job, *, show: bool, stream: DeltaStream | None = None) ->
         asyncio.CancelledError: An interrupt or an outer cancellation, after the final render.
     """
     stream = stream or open_stream(job)
+    # In a kernel the frames show live beside the answer; elsewhere they are printed at the end.
     panel = WirePanel(job.frames, live=show and shell_kind() == "kernel") if job.wire else None
-    if panel is not None and (show or shell_kind() == "terminal"):
+    if panel is not None:
         panel.open()
-    else:
-        panel = None
     try:
         async with ticker():
             if show:
@@ -205,7 +207,9 @@ async def run_job(job: Job, *, show: bool, stream: DeltaStream | None = None) ->
     finally:
         if panel is not None:
             panel.close()
-        await asyncio.shield(stream.aclose())
+        # Bounded and shielded: the view already closed it; a stuck close must not hold the cell.
+        with contextlib.suppress(Exception):
+            await asyncio.shield(asyncio.wait_for(stream.aclose(), _CLOSE_S))
 
 
 def list_models(settings: Settings, *, timeout: float = 10.0) -> list[str]:

@@ -8,6 +8,11 @@ in :mod:`._magic_commands`, settings in :mod:`._config`, turns in :mod:`._conver
 into a top-level ``await`` (so Run All waits for the answer), and a ``pre_run_cell`` hook that
 remembers the cell id the frontend sent (ipykernel passes the ``cellId`` of the
 ``execute_request`` metadata to ``run_cell``, which hands it to the hook).
+
+A failed request (401, 500, a dropped connection) shows its one-line error under the cell, keeps
+any partial text and does not raise, so Run All goes on; ``-o VAR`` holds the ``"failed"``
+:class:`~nbstream.Reply` (``VAR.raise_for_status()`` raises it). Mistakes in the cell itself
+(a bad option, an undefined ``{{name}}``) raise :class:`~IPython.core.error.UsageError`.
 """
 
 from __future__ import annotations

@@ -11,6 +11,7 @@ the chat in the background and returns its :class:`~nbstream._chat.ChatHandle`
 from __future__ import annotations
 
 import asyncio
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -96,10 +97,10 @@ def plan(magics: ChatMagics, line: str, body: str) -> Plan:
             "(%chat models lists them)"
         )
     conversation = magics.chats.get(options.chat)
-    if options.new:
-        conversation.clear()
     key = magics.cell_id
-    if options.no_history:
+    # --new forgets the conversation only when the request is really sent (see execute), so a
+    # --dry-run changes nothing.
+    if options.no_history or options.new:
         messages = [{"role": "system", "content": system}] if system else []
         messages.append({"role": "user", "content": prompt})
     else:
@@ -122,9 +123,16 @@ def dry_run(p: Plan) -> Any:
     curl = redact(request.as_curl(), secrets)
     notes = "".join(f"\n\n*{n}*" for n in p.job.notices)
     return Markdown(
-        f"**dry run** — nothing was sent ({p.job.provenance})\n\n```http\n{text}\n```\n\n"
-        f"```sh\n{curl}\n```{notes}"
+        f"**dry run** — nothing was sent ({p.job.provenance})\n\n{_fenced(text, 'http')}\n\n"
+        f"{_fenced(curl, 'sh')}{notes}"
     )
+
+
+def _fenced(text: str, info: str) -> str:
+    # A fence longer than any backtick run inside, so a prompt holding ``` cannot close it early.
+    longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}{info}\n{text}\n{fence}"
 
 
 async def execute(p: Plan, *, show: bool = True) -> Reply:
@@ -137,6 +145,8 @@ async def execute(p: Plan, *, show: bool = True) -> Reply:
         stream = open_stream(p.job)
     except NbstreamError as exc:  # a setting the engine refuses, before anything is sent
         raise UsageError(str(exc)) from None
+    if p.options.new:
+        p.conversation.clear()
     try:
         reply = await run_job(p.job, show=show, stream=stream)
     except asyncio.CancelledError:
