@@ -85,7 +85,7 @@ class NotebookPage:
             NotebookPage._workspaces += 1
             url = url.replace("/lab/tree/", f"/lab/workspaces/t{NotebookPage._workspaces}/tree/")
         if not start_kernel:
-            self.page.route(re.compile(r".*/(lab|notebooks)/.*"), _no_kernel_page_config)
+            self.page.route(url, _no_kernel_page_config)
         self.page.goto(url)
         self.page.wait_for_function(
             f"() => {_PANEL}?.context?.isReady === true && {_PANEL}.content?.widgets?.length > 0",
@@ -94,7 +94,7 @@ class NotebookPage:
         if start_kernel:
             self.wait_kernel_idle(timeout)
         else:
-            self.page.unroute(re.compile(r".*/(lab|notebooks)/.*"))
+            self.page.unroute(url)
         # Rendering settles after the model is ready; the first cell shows when it has.
         self.cell(0).wait_for(state="visible", timeout=timeout * 1000)
 
