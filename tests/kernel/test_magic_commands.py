@@ -87,3 +87,17 @@ def test_no_stream_wire_new_no_history_and_reset(k: Kernel, backend: BackgroundS
     k.ok("%chat reset opts")
     assert "no turns yet" in _text(k.ok("%chat history opts").final_outputs())
     assert _statuses(ex.final_outputs()) == ["finished"]
+
+
+def test_reload_keeps_one_transformer_and_a_working_magic(
+    k: Kernel, backend: BackgroundServer
+) -> None:
+    k.ok("%load_ext nbstream")  # already loaded: a no-op
+    k.ok("%reload_ext nbstream")
+    count = k.ok(
+        "from nbstream._magic_transform import rewrite_chat_cell as r\n"
+        "print(get_ipython().input_transformers_cleanup.count(r))"
+    )
+    assert count.stdout.strip() == "1"
+    ex = k.ok(f"%%chat --base-url {backend.openai_base_url} -m echo\nafter reload")
+    assert "after reload" in _text(ex.final_outputs())
