@@ -74,13 +74,26 @@ class BackgroundServer:
         """Wait until a logged request satisfies ``predicate`` (see :meth:`RequestLog.wait_for`)."""
         return self.log.wait_for(predicate, timeout)
 
-    def wait_for_disconnect(self, timeout: float = 10.0) -> RequestRecord:
+    def wait_for_disconnect(
+        self, timeout: float = 10.0, *, model: str | None = None
+    ) -> RequestRecord:
         """Wait until the server has noticed a client disconnect; return that request's record.
 
+        Args:
+            timeout: Seconds to wait.
+            model: Only a request for this model, spelled as the client sent it (options
+                included, e.g. ``"lorem:n=20,fault=stall"``). A server shared by many clients
+                (a test session) has older disconnects in its log: name the request you mean.
+
         Raises:
-            TimeoutError: No disconnect was seen within ``timeout`` seconds.
+            TimeoutError: No matching disconnect was seen within ``timeout`` seconds.
         """
-        return self.log.wait_for(lambda r: r.disconnected_at is not None, timeout)
+        return self.log.wait_for(
+            lambda r: (
+                r.disconnected_at is not None and (model is None or r.requested_model == model)
+            ),
+            timeout,
+        )
 
     def wait_until_done(self, timeout: float = 10.0) -> RequestRecord:
         """Wait until the latest request has ended, however it ended; return its record."""

@@ -95,7 +95,7 @@ def test_stall_after_n_tokens_then_client_timeout_is_seen_as_disconnect(
         if x.startswith("data: ")
     ]
     assert len([c for c in contents if c]) == 3
-    record = backend.wait_for_disconnect(timeout=10)
+    record = backend.wait_for_disconnect(timeout=10, model=body["model"])
     assert record.tokens_sent == 3
     assert record.fault == "stall"
 
