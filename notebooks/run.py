@@ -97,6 +97,24 @@ def clean(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     return nb
 
 
+def _merge_streams(outputs: list[Any]) -> list[Any]:
+    # How printed text is cut into stream outputs depends on when the kernel flushed stdout,
+    # which varies from run to run; what the reader sees is the concatenation.
+    merged: list[Any] = []
+    for out in outputs:
+        last = merged[-1] if merged else None
+        if (
+            out.output_type == "stream"
+            and last is not None
+            and last.output_type == "stream"
+            and last.name == out.name
+        ):
+            merged[-1] = nbformat.NotebookNode({**last, "text": last.text + out.text})
+        else:
+            merged.append(out)
+    return merged
+
+
 def _texts(outputs: list[Any]) -> list[str]:
     texts = []
     for out in outputs:
@@ -127,12 +145,13 @@ def structure(nb: nbformat.NotebookNode) -> list[dict[str, Any]]:
     for cell in nb.cells:
         entry: dict[str, Any] = {"type": cell.cell_type}
         if cell.cell_type == "code":
+            outputs = _merge_streams(cell.outputs)
             entry["outputs"] = [
                 (out.output_type, sorted(out.get("data", {})) or out.get("name", ""))
-                for out in cell.outputs
+                for out in outputs
             ]
             if CHECK_TAG in cell.metadata.get("tags", []):
-                entry["texts"] = _texts(cell.outputs)
+                entry["texts"] = _texts(outputs)
         cells.append(entry)
     return cells
 
