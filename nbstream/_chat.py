@@ -20,13 +20,19 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Coroutine, Generator, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._config import OPENAI_BASE_URL, Layer, env_layer, resolve
 from ._conversation import Message
 from ._redact import register_secret
 from ._reply import Reply
+from ._request import as_messages
 from ._sync import run_sync
+
+if TYPE_CHECKING:
+    import httpx
+
+    from ._transport import Timeouts
 
 __all__ = ["ChatHandle", "chat", "chat_sync", "wait"]
 
@@ -103,16 +109,6 @@ async def wait(*handles: ChatHandle) -> list[Reply]:
     return [await h.result() for h in chosen]
 
 
-def _messages(prompt_or_messages: str | Sequence[Message], system: str | None) -> list[Message]:
-    if isinstance(prompt_or_messages, str):
-        messages: list[Message] = [{"role": "user", "content": prompt_or_messages}]
-    else:
-        messages = [dict(m) for m in prompt_or_messages]
-    if system and not any(m.get("role") == "system" for m in messages):
-        messages.insert(0, {"role": "system", "content": system})
-    return messages
-
-
 async def chat(
     prompt_or_messages: str | Sequence[Message],
     *,
@@ -126,8 +122,8 @@ async def chat(
     temperature: float | None = None,
     max_tokens: int | None = None,
     stream: bool = True,
-    timeouts: Any = None,
-    client: Any = None,
+    timeouts: Timeouts | None = None,
+    client: httpx.AsyncClient | None = None,
     **params: Any,
 ) -> Reply:
     """Ask a model and return its reply, showing the answer as it streams.
@@ -178,7 +174,7 @@ async def chat(
         if settings.embedded:  # an explicit key never goes to the demo backend
             settings = replace(settings, base_url=OPENAI_BASE_URL, embedded=False)
     job = Job(
-        _messages(prompt_or_messages, settings.system),
+        as_messages(prompt_or_messages, settings.system),
         settings,
         stream=stream,
         params=params,
