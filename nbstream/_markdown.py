@@ -155,6 +155,10 @@ def heal(tail: str) -> str:
     cut, _ = _inline_scan(block)
     block = block[:cut]
     _, closers = _inline_scan(block)
+    if closers:
+        # A closer after whitespace cannot close (CommonMark 6.2: it must be right-flanking),
+        # and a held-back link often leaves "**bold and " behind.
+        block = block.rstrip()
     return head + block + "".join(reversed(closers))
 
 

@@ -8,8 +8,12 @@ refresh is the caller's, and is never throttled). Three limits, all measured fac
   messages/s and a flooded frontend silently loses messages (FACTS.md, "Iopub traffic");
 - adaptive on cost: the drawing may use at most ``cpu_share`` of the kernel's time (the interval
   stretches when rendering gets slow), and every byte sent is charged against a budget of
-  ``budget_ratio`` times the answer's length plus a fixed ``allowance``. A long live tail costs more
-  per frame, so it is redrawn less often; short answers stay at full frame rate.
+  ``budget_ratio`` times the answer's length plus an ``allowance`` that fades as the answer grows
+  (``allowance * fade / (fade + length)``). A long live tail costs more per frame, so it is
+  redrawn less often; short answers stay at full frame rate, and long ones stay below 3 times
+  their size (a fixed 6000-byte allowance made a 5k-token answer cost 3.08 times; this one adds 0.025 times).
+- the caller passes a ``reserve``: the bytes it will still have to send in any case (the exact
+  final form of the unsettled tail), so a frame is drawn only if the end still fits the budget.
 """
 
 from __future__ import annotations
@@ -23,7 +27,9 @@ class Throttle:
     Args:
         fps: Highest frame rate.
         budget_ratio: Bytes that may be sent per character of answer, everything counted.
-        allowance: Bytes that may be sent beyond the ratio (keeps short answers smooth).
+        allowance: Bytes that may be sent beyond the ratio at the start (keeps short answers
+            smooth).
+        fade: Answer length (characters) at which the allowance has halved.
         cpu_share: Largest share of the kernel's time that drawing may take.
         max_interval: The longest the CPU rule may stretch the interval to.
     """
@@ -33,7 +39,8 @@ class Throttle:
         *,
         fps: float = 15.0,
         budget_ratio: float = 2.9,
-        allowance: int = 6000,
+        allowance: int = 10000,
+        fade: int = 4000,
         cpu_share: float = 0.2,
         max_interval: float = 1.0,
     ) -> None:
@@ -41,6 +48,7 @@ class Throttle:
         self.interval = self.base_interval
         self.budget_ratio = budget_ratio
         self.allowance = allowance
+        self.fade = fade
         self.cpu_share = cpu_share
         self.max_interval = max_interval
         self.last: float | None = None
@@ -49,7 +57,7 @@ class Throttle:
 
     def budget(self, content: int) -> float:
         """Bytes that may have been sent in all for an answer of ``content`` characters."""
-        return self.budget_ratio * content + self.allowance
+        return self.budget_ratio * content + self.allowance * self.fade / (self.fade + content)
 
     def due(self, now: float) -> bool:
         """Tell whether enough time passed since the last frame (always for the first one).
@@ -59,14 +67,15 @@ class Throttle:
         """
         return self.last is None or now - self.last >= self.interval
 
-    def affordable(self, cost: int, content: int) -> bool:
+    def affordable(self, cost: float, content: int, reserve: float = 0) -> bool:
         """Tell whether a frame of ``cost`` bytes fits the byte budget.
 
         Args:
             cost: Bytes the frame would send.
             content: Characters of answer (and reasoning) so far.
+            reserve: Bytes that will be sent later whatever happens (not charged yet).
         """
-        return self.spent + cost <= self.budget(content)
+        return self.spent + cost + reserve <= self.budget(content)
 
     def charge(self, cost: int) -> None:
         """Count bytes that were sent, whatever sent them (settled blocks, status, final).

@@ -65,13 +65,24 @@ class Op:
 @dataclass(slots=True)
 class _Segment:
     display_id: str
-    start: int
-    end: int
+    text: str
     html: str
+
+
+# The exact final form of a tail costs its HTML plus its plain text; before rendering, a tail of
+# n bytes is assumed to cost at least this many bytes per byte for the frame and that reserve
+# together (measured: HTML is 1.0-1.3 times its markdown), so hopeless frames skip the render.
+_MIN_FRAME_RATIO = 2.9
+# The final reasoning display: HTML and plain text of the whole reasoning (~2.2 bytes per char).
+_REASONING_RESERVE = 2.4
 
 
 class Painter:
     """Turn a growing answer into display operations, incrementally and within a byte budget.
+
+    The cost of a frame is bounded by the live tail, never by the answer: settled text is kept
+    as a list of chunks and only the tail (the text after the last settled boundary) is scanned,
+    healed and rendered.
 
     Args:
         renderer: The sanitizing markdown renderer.
@@ -83,7 +94,8 @@ class Painter:
         self.throttle = throttle or Throttle()
         self._ids = (f"nbstream-{uuid.uuid4().hex[:12]}-{i}" for i in itertools.count())
         self._parts: list[str] = []
-        self._text = ""
+        self._tail = ""
+        self._length = 0
         self._reasoning: list[str] = []
         self._reasoning_len = 0
         self.settled = 0
@@ -99,21 +111,19 @@ class Painter:
 
     @property
     def text(self) -> str:
-        """The answer's text so far."""
-        if self._parts:
-            self._text += "".join(self._parts)
-            self._parts.clear()
-        return self._text
+        """The answer's text so far (joined on each call: for the end, not per frame)."""
+        return "".join(seg.text for seg in self.segments) + self._live()
 
     @property
     def content_length(self) -> int:
         """Characters of answer and reasoning so far (the byte budget grows with it)."""
-        return len(self.text) + self._reasoning_len
+        return self._length + self._reasoning_len
 
     def add_text(self, text: str) -> None:
         """Append answer text (cheap: nothing is rendered here)."""
         if text:
             self._parts.append(text)
+            self._length += len(text)
             self.dirty = True
 
     def add_reasoning(self, text: str) -> None:
@@ -122,6 +132,13 @@ class Painter:
             self._reasoning.append(text)
             self._reasoning_len += len(text)
             self.dirty = True
+
+    def _live(self) -> str:
+        """The unsettled tail, with the text added since the last call appended."""
+        if self._parts:
+            self._tail += "".join(self._parts)
+            self._parts.clear()
+        return self._tail
 
     def frame(self, now: float) -> list[Op]:
         """Return the operations of the next frame, or none when it is not time yet.
@@ -135,24 +152,37 @@ class Painter:
         if not self.dirty or not self.throttle.due(now):
             return []
         cpu0 = time.process_time()
-        ops = self._settle(settled_end(self.text, self.settled))
+        ops = self._settle(settled_end(self._live()))
         content = self.content_length
-        if self._reasoning and not self.text:
-            preview = " ".join("".join(self._reasoning)[-_PREVIEW_CHARS * 2 :].split())
-            body = html.escape(preview[-_PREVIEW_CHARS:])
-            bundle = {"text/markdown": f"<p><em>Thinking…</em> {body}</p>\n"}
-            ops += self._send_reasoning(bundle, content, final=False)
-        healed = self.renderer.render(heal(self.text[self.settled :]), self._env_copy())
-        blocked = False
-        if healed != (self._tail_sent or ""):
-            op = self._tail_op({"text/markdown": healed})
-            blocked = not self.throttle.affordable(op.size, content)
-            if not blocked:
-                ops.append(op)
-                self._tail_sent = healed
-                self._tail_id = op.display_id
-        self.dirty = blocked  # over budget: try again on a later tick, when more text earned it
+        reserve = 0.0
+        if self._reasoning:
+            reserve = _REASONING_RESERVE * self._reasoning_len
+            if not self._length:
+                preview = " ".join(
+                    "".join(self._reasoning[-_PREVIEW_CHARS:])[-_PREVIEW_CHARS * 2 :].split()
+                )
+                body = html.escape(preview[-_PREVIEW_CHARS:])
+                bundle = {"text/markdown": f"<p><em>Thinking…</em> {body}</p>\n"}
+                ops += self._send_reasoning(bundle, content, reserve, final=False)
         self._charge(ops)
+        tail = self._tail
+        tail_bytes = len(tail.encode())
+        blocked = False
+        if not self.throttle.affordable(_MIN_FRAME_RATIO * tail_bytes, content, reserve):
+            blocked = bool(tail.strip())
+        else:
+            healed = self.renderer.render(heal(tail), self._env_copy())
+            if healed != (self._tail_sent or ""):
+                op = self._tail_op({"text/markdown": healed})
+                # Drawn only if the tail's exact final form (HTML and plain text) still fits.
+                final_form = len(healed.encode()) + tail_bytes
+                blocked = not self.throttle.affordable(op.size, content, reserve + final_form)
+                if not blocked:
+                    self._tail_sent = healed
+                    self._tail_id = op.display_id
+                    self._charge([op])
+                    ops.append(op)
+        self.dirty = blocked  # over budget: try again on a later tick, when more text earned it
         self.throttle.drew(now, time.process_time() - cpu0)
         return ops
 
@@ -162,7 +192,6 @@ class Painter:
         Never throttled. Call once, when the stream has ended however it ended.
         """
         cpu0 = time.process_time()
-        text = self.text
         ops: list[Op] = []
         if self._reasoning:
             reasoning = "".join(self._reasoning)
@@ -173,15 +202,16 @@ class Painter:
                 "text/markdown": f"<details>\n{summary}{inner}</details>\n",
                 "text/plain": f"Reasoning:\n{reasoning}",
             }
-            ops += self._send_reasoning(bundle, self.content_length, final=True)
-        ops += self._settle(len(text))
-        if self._tail_id is not None:  # a healed tail was shown but nothing is left of it
-            ops.append(Op(self._tail_id, {"text/plain": ""}, update=True))
-            self._tail_id = None
+            ops += self._send_reasoning(bundle, self.content_length, 0.0, final=True)
+        # The shown tail (if any) becomes the last segment, rendered exactly. It cannot be blank:
+        # a tail is shown only once it renders to something, and it only grows until it settles,
+        # so no empty output is ever left behind.
+        ops += self._settle(len(self._live()))
+        self._tail_id = None
         if self._env.get("references"):
-            full = self.renderer.references(text)
+            full = self.renderer.references(self.text)
             for seg in self.segments:
-                again = self.renderer.render(text[seg.start : seg.end], dict(full))
+                again = self.renderer.render(seg.text, dict(full))
                 if again != seg.html:
                     seg.html = again
                     ops.append(Op(seg.display_id, self._final_bundle(seg), update=True))
@@ -190,19 +220,29 @@ class Painter:
         self.cpu += time.process_time() - cpu0
         return ops
 
-    def _final_bundle(self, seg: _Segment) -> dict[str, str]:
-        return {"text/markdown": seg.html, "text/plain": self.text[seg.start : seg.end]}
+    @staticmethod
+    def _final_bundle(seg: _Segment) -> dict[str, str]:
+        return {"text/markdown": seg.html, "text/plain": seg.text}
 
-    def _settle(self, end: int) -> list[Op]:
-        if end <= self.settled or not self.text[self.settled : end].strip():
+    def _settle(self, cut: int) -> list[Op]:
+        """Send ``tail[:cut]`` as a settled segment (once) and keep the rest as the tail."""
+        tail = self._tail
+        if cut <= 0:
             return []
-        start, self.settled = self.settled, end
-        seg_html = self.renderer.render(self.text[start:end], self._env)
+        done, self._tail = tail[:cut], tail[cut:]
+        self.settled += cut
+        if not done.strip():
+            # Whitespace alone renders nothing; it is kept with the next segment's text so
+            # that ``text`` stays exact.
+            self._tail = done + self._tail
+            self.settled -= cut
+            return []
+        seg_html = self.renderer.render(done, self._env)
         if self._tail_id is not None:
-            seg = _Segment(self._tail_id, start, end, seg_html)
+            seg = _Segment(self._tail_id, done, seg_html)
             op = Op(seg.display_id, self._final_bundle(seg), update=True)
         else:
-            seg = _Segment(next(self._ids), start, end, seg_html)
+            seg = _Segment(next(self._ids), done, seg_html)
             op = Op(seg.display_id, self._final_bundle(seg))
         self.segments.append(seg)
         self._tail_id, self._tail_sent = None, None
@@ -213,13 +253,15 @@ class Painter:
             return Op(next(self._ids), bundle)
         return Op(self._tail_id, bundle, update=True)
 
-    def _send_reasoning(self, bundle: dict[str, str], content: int, *, final: bool) -> list[Op]:
+    def _send_reasoning(
+        self, bundle: dict[str, str], content: int, reserve: float, *, final: bool
+    ) -> list[Op]:
         if bundle["text/markdown"] == self._reasoning_sent:
             return []
         update = self._reasoning_id is not None
         display_id = self._reasoning_id or next(self._ids)
         op = Op(display_id, bundle, update=update)
-        if not final and update and not self.throttle.affordable(op.size, content):
+        if not final and update and not self.throttle.affordable(op.size, content, reserve):
             return []
         self._reasoning_id, self._reasoning_sent = display_id, bundle["text/markdown"]
         return [op]

@@ -102,6 +102,7 @@ def test_heal_holds_back_half_written_links_and_images() -> None:
     assert heal("see [the docs]") == "see "
     assert heal("img ![alt](http://x") == "img "
     assert heal("done [a](https://b) ok") == "done [a](https://b) ok"
+    assert heal("some **bold and [a link](https://exa") == "some **bold and**"
 
 
 def test_heal_leaves_ordinary_text_alone() -> None:

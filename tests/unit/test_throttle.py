@@ -25,8 +25,18 @@ def test_interval_stretches_when_drawing_is_slow_and_recovers() -> None:
 
 
 def test_byte_budget_grows_with_the_answer() -> None:
-    t = Throttle(budget_ratio=3.0, allowance=100)
+    t = Throttle(budget_ratio=3.0, allowance=100, fade=10**9)  # a non-fading allowance
     assert t.affordable(100, content=0)
     t.charge(100)
     assert not t.affordable(31, content=10)
-    assert t.affordable(30, content=10)
+    assert t.affordable(29, content=10)
+    assert not t.affordable(29, content=10, reserve=2)  # bytes owed later count too
+
+
+def test_allowance_fades_so_long_answers_stay_within_the_ratio() -> None:
+    t = Throttle()  # the defaults: 2.9 bytes per character, 10,000 bytes fading at 4,000 chars
+    assert t.budget(0) == 10_000  # the first frames of any answer are affordable at once
+    assert t.budget(4000) == 2.9 * 4000 + 5000
+    # From a 5k-token answer (~38k characters) on, the whole budget is below 3 times it.
+    for content in (38_000, 75_000, 150_000, 300_000):
+        assert t.budget(content) < 2.93 * content
