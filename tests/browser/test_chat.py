@@ -47,10 +47,21 @@ def seed_of(source: str) -> str:
     return f"seed={match.group(1)}"
 
 
-def record_for(backend: BackgroundServer, source: str, timeout: float = 10.0) -> RequestRecord:
-    """The backend's log record of the request that ``source`` (a chat cell) made."""
+def record_for(
+    backend: BackgroundServer, source: str, outcome: str | None = None, timeout: float = 10.0
+) -> RequestRecord:
+    """The backend's log record of the request that ``source`` (a chat cell) made.
+
+    Args:
+        backend: The shared backend.
+        source: The chat cell's source (its ``seed`` tags the request).
+        outcome: Wait until the request has ended this way (``"disconnected"`` …).
+        timeout: Seconds to wait.
+    """
     seed = seed_of(source)
-    return backend.wait_for(lambda r: seed in r.options.split(","), timeout)
+    return backend.wait_for(
+        lambda r: seed in r.options.split(",") and outcome in (None, r.outcome), timeout
+    )
 
 
 def markdown(nb: NotebookPage, index: int) -> Locator:
@@ -152,7 +163,7 @@ def test_answer_grows_renders_and_counts_tokens(
     assert rendered.locator("table td").first.text_content() == "demo"
     assert rendered.locator("table tr").count() == 4
     nb.screenshot("1-done")
-    assert record_for(backend, cell).outcome == "finished"
+    record_for(backend, cell, outcome="finished")  # raises if the server did not finish
 
 
 # -- 2. Cancel -----------------------------------------------------------------------------------
@@ -195,7 +206,7 @@ def test_cancel_stops_growth_keeps_answer_and_disconnects(
     button = nb.cell(1).get_by_role("button", name=re.compile("cancel", re.I))
     button.click()
     clicked = time.monotonic()
-    record = backend.wait_for_disconnect(timeout=10)
+    record = record_for(backend, cell, outcome="disconnected")
     assert record.disconnected_at is not None
     nb.wait_cell_done(1, timeout=10)
     nb.page.wait_for_timeout(1500)  # let anything late arrive: growth after this would fail below
@@ -256,8 +267,8 @@ def test_run_all_runs_in_order_with_complete_answers(
     assert saved_answer(saved, 1) == expected_first
     assert saved_answer(saved, 2) == expected_second
     assert saved_status(saved, 1)["status"] == saved_status(saved, 2)["status"] == "finished"
-    assert record_for(backend, first).outcome == "finished"
-    assert record_for(backend, second).outcome == "finished"
+    record_for(backend, first, outcome="finished")
+    record_for(backend, second, outcome="finished")
 
 
 # -- 4. Save, close, reopen without a kernel ---------------------------------------------------
@@ -276,6 +287,7 @@ def test_reopened_without_kernel_shows_answers_not_widget_errors(
     wait_text(nb, 2, lambda t: len(t.split()) >= 20)
     nb.cell(2).get_by_role("button", name=re.compile("cancel", re.I)).click()
     nb.wait_cell_done(2, timeout=10)
+    assert record_for(backend, cancelled, outcome="disconnected").tokens_sent < 5000
     live_first = markdown_text(nb, 1)
     live_partial = markdown_text(nb, 2)
     saved = nb.save()
@@ -393,8 +405,12 @@ def test_long_fast_answer_keeps_page_responsive_and_exact(
     elapsed = time.monotonic() - started
     stats = nb.page.evaluate("() => { window.__frames.stop = true; return window.__frames; }")
     frames, late = stats["frames"], stats["late"]
+    record = record_for(backend, cell, outcome="finished")
+    assert record.first_byte is not None
+    assert record.finished_at is not None
     print(
-        f"\n[{nb.server.app}] {n} tokens in {elapsed:.1f} s; frames: {len(frames)}, "
+        f"\n[{nb.server.app}] {n} tokens in {elapsed:.1f} s (server sent them in "
+        f"{record.finished_at - record.first_byte:.1f} s); frames: {len(frames)}, "
         f"p50 {_percentile(frames, 0.5):.0f} ms, p95 {_percentile(frames, 0.95):.0f} ms, "
         f"max {max(frames):.0f} ms; timer lateness p95 {_percentile(late, 0.95):.0f} ms, "
         f"max {max(late):.0f} ms; setTimeout(0) probes: {len(delays)}, max {max(delays or [0]):.0f} ms"
