@@ -9,6 +9,7 @@ from the rendered DOM. Both apps share the notebook widgets, so the same selecto
 from __future__ import annotations
 
 import json
+import os
 import re
 import time
 from pathlib import Path
@@ -227,10 +228,33 @@ class NotebookPage:
         content: dict[str, Any] = model["content"]
         return content
 
-    def screenshot(self, name: str) -> Path:
-        """Save a screenshot of the page as ``<artifacts>/<app>-<name>.png``."""
+    def screenshot(self, name: str, *, readme: str | None = None) -> Path:
+        """Save a screenshot of the page as ``<artifacts>/<app>-<name>.png``.
+
+        Args:
+            name: The moment it shows.
+            readme: With ``NBSTREAM_README_SCREENSHOTS=1`` in the environment, also save the
+                notebook area alone as ``docs/screenshots/<app>-<readme>.png`` (the README's).
+        """
         path = self.artifacts / f"{self.server.app}-{name}.png"
         self.page.screenshot(path=str(path))
+        if readme is not None and os.environ.get("NBSTREAM_README_SCREENSHOTS") == "1":
+            target = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+            target.mkdir(parents=True, exist_ok=True)
+            # The cells only, not the empty space below them.
+            box = self.page.evaluate(
+                """() => {
+                    const rects = [...document.querySelectorAll('.jp-Notebook .jp-Cell')]
+                        .map(c => c.getBoundingClientRect()).filter(r => r.height > 0);
+                    const top = Math.min(...rects.map(r => r.top)) - 8;
+                    const left = Math.min(...rects.map(r => r.left)) - 8;
+                    const bottom = Math.max(...rects.map(r => r.bottom)) + 8;
+                    const right = Math.max(...rects.map(r => r.right)) + 8;
+                    return { x: Math.max(0, left), y: Math.max(0, top),
+                             width: right - Math.max(0, left), height: bottom - Math.max(0, top) };
+                }"""
+            )
+            self.page.screenshot(path=str(target / f"{self.server.app}-{readme}.png"), clip=box)
         return path
 
 

@@ -150,7 +150,7 @@ def test_answer_grows_renders_and_counts_tokens(
     second = markdown_text(nb, 1)
     assert len(second) > len(first), "the answer did not grow between two readings a second apart"
     status = nb.output_text(1)
-    nb.screenshot("1-streaming")
+    nb.screenshot("1-streaming", readme="streaming")
     assert re.search(r"[\d,]+ tokens?", status), f"no token count in the status line: {status!r}"
 
     nb.wait_cell_done(1, timeout=30)
@@ -231,7 +231,7 @@ def test_cancel_stops_growth_keeps_answer_and_disconnects(
     assert "cancel" in nb.output_text(1).lower(), "no cancelled mark on the answer"
     assert record.outcome == "disconnected"
     assert record.tokens_sent < 3000
-    nb.screenshot("2-cancelled")
+    nb.screenshot("2-cancelled", readme="cancelled")
 
     saved = nb.save()
     kept = saved_answer(saved, 1)
