@@ -31,6 +31,7 @@ from ._reply import Reply
 from ._stream import DeltaStream
 from ._throttle import Throttle
 from ._view_paint import Op, Painter, provenance, status_line
+from ._view_status import Progress
 
 __all__ = ["StreamView", "show_stream"]
 
@@ -39,7 +40,6 @@ Mode = Literal["display", "widget", "text"]
 # The ticker wakes the loop this often: it flushes a throttled frame when deltas pause, and a
 # kernel interrupt only lands at a loop wake-up (FACTS.md: a 100 ms ticker → under 55 ms).
 _TICK_S = 0.05
-_SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 _STATUS_INTERVAL_S = 1.0  # status-line refresh while streaming (bytes count against the budget)
 
 
@@ -97,9 +97,8 @@ class StreamView:
         self._stream: DeltaStream | None = None
         self._cancel_reason: str | None = None
         self._ended = False
-        self._first_token = False
+        self._progress = Progress.now()
         self._status_at = 0.0
-        self._tick = 0
         self.messages = 0  # display operations and status updates sent
 
     # -- showing ---------------------------------------------------------------------------------
@@ -111,8 +110,12 @@ class StreamView:
     def widget(self) -> Any:
         """An ipywidgets ``VBox`` holding the whole view, for layouts (``HBox([a.widget, b.widget])``).
 
-        In a layout the answer lives in widgets (``HTMLMath``), which a saved notebook keeps only
-        with widget state saving on; ``display(view)`` is the durable form.
+        In a layout the answer streams into widgets (``HTMLMath``), which a saved notebook keeps
+        only with widget state saving on. So that the answer survives anyway, the end of the
+        stream also leaves a regular display output in the running cell: the answer, collapsed
+        under its status line (one line on the live page, the whole answer after a reopen or
+        in ``nbconvert``). The layout's own output stays a widget reference (it is the caller's
+        ``display``); ``display(view)`` is the form without any.
         """
         self._show("widget")
         return self._box
@@ -161,6 +164,7 @@ class StreamView:
         """
         stream = source if isinstance(source, DeltaStream) else DeltaStream(source)
         self._stream = stream
+        self._progress = Progress(stream.builder.started)
         self._show("display" if _in_kernel() else "text")
         self._loop = asyncio.get_running_loop()
         outer = asyncio.current_task()
@@ -190,6 +194,8 @@ class StreamView:
     async def _pump(self, stream: DeltaStream) -> None:
         try:
             async for delta in stream:
+                if isinstance(delta, TextDelta | ReasoningDelta) and delta.text:
+                    self._progress.token(delta.time or time.monotonic())
                 if isinstance(delta, TextDelta):
                     self._on_text(delta.text)
                 elif isinstance(delta, ReasoningDelta):
@@ -223,9 +229,6 @@ class StreamView:
 
     def _draw(self) -> None:
         now = time.monotonic()
-        if not self._first_token and self.painter.content_length:
-            self._first_token = True
-            self._status_at = 0.0
         self._apply(self.painter.frame(now))
         self._refresh_status(now)
 
@@ -278,34 +281,19 @@ class StreamView:
                 display(op.data, raw=True, display_id=op.display_id, metadata=op.metadata)
 
     def _live_status(self) -> str:
-        import html
-
-        reply = self._stream.reply if self._stream is not None else None
-        elapsed = 0.0 if reply is None else time.monotonic() - reply.started
-        if not self._first_token:
-            spin = _SPINNER[self._tick % len(_SPINNER)]
-            line = f"{spin} waiting for the first token… {elapsed:.1f} s"
-        else:
-            assert reply is not None
-            tokens = reply.content_deltas
-            rate = f" · {reply.tokens_per_s:.1f} tok/s" if reply.tokens_per_s else ""
-            ttft = f" · first token {reply.ttft:.2f} s" if reply.ttft is not None else ""
-            line = f"streaming · {tokens:,} tokens{rate}{ttft} · {elapsed:.1f} s"
-        model = self.model or (reply.model if reply else None)
-        if model:
-            line += f" · {model}"
-        if self.notice:
-            line += f" · {self.notice}"
-        return f"<span>{html.escape(line)}</span>"
+        model = self.model or (self._stream.builder.model if self._stream is not None else None)
+        return self._progress.line(time.monotonic(), model, self.notice)
 
     def _refresh_status(self, now: float) -> None:
         status = self._widgets.get("status")
-        # A spinner at 4 frames/s before the first token; then once a second.
-        interval = 0.25 if not self._first_token else _STATUS_INTERVAL_S
-        if status is None or now - self._status_at < interval:
+        # A spinner at 4 frames/s before the first token; then once a second (and at once
+        # when the first token arrives: the spinner must not outlive it).
+        first = self._progress.first
+        interval = 0.25 if first is None else _STATUS_INTERVAL_S
+        if status is None or (now - self._status_at < interval and self._status_at > (first or 0)):
             return
         self._status_at = now
-        self._tick += 1
+        self._progress.tick += 1
         value = self._live_status()
         self.painter.throttle.charge(len(value.encode()))
         status.value = value
@@ -338,6 +326,7 @@ class StreamView:
             import ipywidgets as w
 
             self._box.children = (w.HTML(value=bundle["text/markdown"]), self._answer_box)
+            self._leave_durable_copy(line, metadata)
         else:
             display, update_display = _ipy("display"), _ipy("update_display")
             if "row" in self._widgets:
@@ -350,6 +339,23 @@ class StreamView:
             widget = self._widgets.pop(name, None)
             if widget is not None:
                 widget.close()
+
+    def _leave_durable_copy(self, line: str, metadata: dict[str, Any]) -> None:
+        """In a layout: leave the answer as a regular display output too (see :attr:`widget`)."""
+        if not _in_kernel():
+            return
+        import html
+
+        parts = [self.painter.reasoning_html, *(seg.html for seg in self.painter.segments)]
+        # No blank line inside: the markdown renderer passes one HTML block through verbatim.
+        summary = f"<summary>{html.escape(line)}</summary>\n"
+        bundle = {
+            "text/markdown": f"<details>\n{summary}{''.join(parts)}</details>\n",
+            "text/plain": f"{self.painter.text}\n\n[{line}]",
+        }
+        _ipy("display")(bundle, raw=True, metadata=metadata)
+        self.painter.throttle.charge(Op(self._id, bundle, metadata).size)
+        self.messages += 1
 
 
 async def show_stream(stream: DeltaStream, job: Any) -> Reply:

@@ -31,9 +31,10 @@ from typing import Any
 
 from ._markdown import heal, settled_end
 from ._render import Renderer
-from ._reply import Reply
 from ._throttle import Throttle
+from ._view_status import provenance, status_line
 
+# status_line and provenance live in _view_status; re-exported for the chat layer.
 __all__ = ["Op", "Painter", "provenance", "status_line"]
 
 _PREVIEW_CHARS = 160
@@ -118,6 +119,11 @@ class Painter:
     def content_length(self) -> int:
         """Characters of answer and reasoning so far (the byte budget grows with it)."""
         return self._length + self._reasoning_len
+
+    @property
+    def reasoning_html(self) -> str:
+        """The reasoning display's HTML as last sent (``""`` without reasoning)."""
+        return self._reasoning_sent or ""
 
     def add_text(self, text: str) -> None:
         """Append answer text (cheap: nothing is rendered here)."""
@@ -274,67 +280,3 @@ class Painter:
         for op in ops:
             self.throttle.charge(op.size)
         self.ops_sent += len(ops)
-
-
-def status_line(reply: Reply, notice: str | None = None) -> str:
-    """Describe how a reply ended, in one line: status, model, tokens, speed, timings.
-
-    Args:
-        reply: The reply.
-        notice: A line to append (``"demo backend, not a language model"``).
-
-    Returns:
-        Plain text, e.g. ``"done · gemma · 1,234 tokens · 45.2 tok/s · first token 0.31 s · 12.3 s"``.
-    """
-    head = {"finished": "✓ done", "cancelled": "■ cancelled", "failed": "✗ failed"}.get(
-        reply.status, "… truncated"
-    )
-    if reply.error:
-        head += f": {reply.error}"
-    parts = [head]
-    parts += [p for p in (reply.model, reply.endpoint) if p]
-    parts.append(f"{reply.output_tokens:,} tokens")
-    if reply.tokens_per_s is not None:
-        parts.append(f"{reply.tokens_per_s:.1f} tok/s")
-    if reply.ttft is not None:
-        parts.append(f"first token {reply.ttft:.2f} s")
-    parts.append(f"{reply.duration:.1f} s")
-    if reply.finish_reason and reply.finish_reason not in ("stop", "end_turn"):
-        parts.append(f"finish: {reply.finish_reason}")
-    line = " · ".join(parts)
-    return f"{line} · {notice}" if notice else line
-
-
-def provenance(reply: Reply) -> dict[str, Any]:
-    """Return the metadata saved with the final output: where the answer came from and how.
-
-    Args:
-        reply: The reply (its ``endpoint`` is a host, never a key).
-
-    Returns:
-        A JSON-able dict for the output's ``metadata["nbstream"]``.
-    """
-    usage = reply.usage
-    return {
-        "model": reply.model,
-        "endpoint": reply.endpoint or None,
-        "format": reply.format or None,
-        "status": reply.status,
-        "error": reply.error,
-        "finish_reason": reply.finish_reason,
-        "response_id": reply.response_id,
-        "usage": None
-        if usage is None
-        else {
-            "input_tokens": usage.input_tokens,
-            "output_tokens": usage.output_tokens,
-            "total_tokens": usage.total_tokens,
-            "reasoning_tokens": usage.reasoning_tokens,
-        },
-        "timings": {
-            "ttft_s": None if reply.ttft is None else round(reply.ttft, 4),
-            "duration_s": round(reply.duration, 4),
-            "tokens_per_s": None if reply.tokens_per_s is None else round(reply.tokens_per_s, 2),
-            "output_tokens": reply.output_tokens,
-        },
-    }
