@@ -177,8 +177,9 @@ class NotebookPage:
         )
 
     def run_all(self, *, wait: bool = True, timeout: float = 120.0) -> None:
-        """Run > Run All Cells; optionally wait until every cell has run."""
-        self.command("notebook:run-all-cells", wait=False)
+        """Click Run > Run All Cells in the menu bar; optionally wait until every cell has run."""
+        self.page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
+        self.page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).click()
         if wait:
             for index in range(self.cell_count()):
                 self.wait_cell_done(index, timeout)
