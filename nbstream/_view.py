@@ -2,16 +2,15 @@
 
 ``view = StreamView(); display(view); reply = await view.consume(deltas)``. What it sends is
 decided by :class:`~nbstream._view_paint.Painter` (incremental, sanitized, within a byte
-budget); this module is the Jupyter glue: the controls, the cancellation, and executing the
-painter's operations as display outputs, on widgets (``view.widget``, for layouts) or as plain
-text (terminal IPython, plain Python).
+budget); where it goes is :class:`~nbstream._view_output.Surface` (display outputs, widgets in
+a layout, or plain text). This module runs the stream: the pump, the ticker, the cancellation,
+and the final render that always happens.
 
 Durable by construction: the answer is ordinary ``display_data`` updated by display id (FACTS.md:
 it survives save, reopen without a kernel and nbconvert; widget state does not). The Cancel
 button and status line are widgets while streaming; at the end their display is replaced by a
 static status line carrying the provenance metadata and the widgets are closed, so the saved
-notebook holds no widget reference. IPython and ipywidgets are imported only in the methods
-that need them.
+notebook holds no widget reference. IPython and ipywidgets are imported only by the surface.
 """
 
 from __future__ import annotations
@@ -19,43 +18,26 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import sys
 import time
 import uuid
 from collections.abc import AsyncIterable
-from typing import Any, Literal
+from typing import Any
 
 from ._deltas import Delta, ReasoningDelta, TextDelta
 from ._render import Renderer
 from ._reply import Reply
 from ._stream import DeltaStream
 from ._throttle import Throttle
-from ._view_paint import Op, Painter, provenance, status_line
-from ._view_status import Progress
+from ._view_output import Mode, Surface, in_kernel
+from ._view_paint import Painter
+from ._view_status import Progress, provenance, status_line
 
 __all__ = ["StreamView", "show_stream"]
-
-Mode = Literal["display", "widget", "text"]
 
 # The ticker wakes the loop this often: it flushes a throttled frame when deltas pause, and a
 # kernel interrupt only lands at a loop wake-up (FACTS.md: a 100 ms ticker → under 55 ms).
 _TICK_S = 0.05
 _STATUS_INTERVAL_S = 1.0  # status-line refresh while streaming (bytes count against the budget)
-
-
-def _ipy(name: str) -> Any:
-    """``IPython.display.<name>``, imported when first needed (it is untyped)."""
-    import IPython.display
-
-    return getattr(IPython.display, name)
-
-
-def _in_kernel() -> bool:
-    ipython = sys.modules.get("IPython")
-    if ipython is None:
-        return False
-    shell = ipython.get_ipython()
-    return shell is not None and getattr(shell, "kernel", None) is not None
 
 
 class StreamView:
@@ -87,11 +69,8 @@ class StreamView:
         self.painter = Painter(Renderer(allow_remote_images=allow_remote_images), Throttle(fps=fps))
         self.reply: Reply | None = None
         self._controls_wanted = controls
-        self._mode: Mode | None = None
+        self._surface: Surface | None = None
         self._id = f"nbstream-{uuid.uuid4().hex[:12]}"
-        self._widgets: dict[str, Any] = {}
-        self._box: Any = None
-        self._answer_box: Any = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._task: asyncio.Task[None] | None = None
         self._stream: DeltaStream | None = None
@@ -99,12 +78,16 @@ class StreamView:
         self._ended = False
         self._progress = Progress.now()
         self._status_at = 0.0
-        self.messages = 0  # display operations and status updates sent
+
+    @property
+    def messages(self) -> int:
+        """Display operations and status updates sent so far."""
+        return 0 if self._surface is None else self._surface.messages
 
     # -- showing ---------------------------------------------------------------------------------
 
     def _ipython_display_(self) -> None:
-        self._show("display" if _in_kernel() else "text")
+        _ = self._out  # shows the controls (in a kernel) before the request starts
 
     @property
     def widget(self) -> Any:
@@ -117,30 +100,23 @@ class StreamView:
         in ``nbconvert``). The layout's own output stays a widget reference (it is the caller's
         ``display``); ``display(view)`` is the form without any.
         """
-        self._show("widget")
-        return self._box
+        return self._show("widget").box
 
-    def _show(self, mode: Mode) -> None:
-        if self._mode is not None:
-            return
-        self._mode = mode
-        if mode == "text":
-            return
-        import ipywidgets as w
+    @property
+    def _out(self) -> Surface:
+        """The surface, shown where this runs unless it was already shown elsewhere."""
+        return self._show("display" if in_kernel() else "text")
 
-        controls: list[Any] = []
-        if self._controls_wanted:
-            button = w.Button(description="Cancel", icon="stop", button_style="warning")
-            button.on_click(lambda _button: self.cancel())
-            status = w.HTML(value=self._live_status())
-            self._widgets = {"button": button, "status": status}
-            controls = [w.HBox([button, status])]
-        if mode == "widget":
-            self._answer_box = w.VBox([])
-            self._box = w.VBox([*controls, self._answer_box])
-        elif controls:
-            _ipy("display")(controls[0], display_id=self._id)
-            self._widgets["row"] = controls[0]
+    def _show(self, mode: Mode) -> Surface:
+        if self._surface is None:
+            self._surface = Surface(
+                mode,
+                self._id,
+                controls=self._controls_wanted,
+                on_cancel=self.cancel,
+                status=self._live_status(),
+            )
+        return self._surface
 
     # -- consuming -------------------------------------------------------------------------------
 
@@ -165,7 +141,7 @@ class StreamView:
         stream = source if isinstance(source, DeltaStream) else DeltaStream(source)
         self._stream = stream
         self._progress = Progress(stream.builder.started)
-        self._show("display" if _in_kernel() else "text")
+        _ = self._out  # not displayed yet: show it here, where the stream runs
         self._loop = asyncio.get_running_loop()
         outer = asyncio.current_task()
         self._task = asyncio.ensure_future(self._pump(stream))
@@ -209,28 +185,43 @@ class StreamView:
                 await asyncio.wait_for(stream.aclose(), 2.0)
 
     def _on_text(self, text: str) -> None:
-        if self._mode == "text":
-            sys.stdout.write(text)
-            sys.stdout.flush()
+        surface = self._out
+        if surface.mode == "text":
+            surface.write(text)
             return
         self.painter.add_text(text)
-        self._draw()
+        self._draw(surface)
 
     def _on_reasoning(self, text: str) -> None:
-        if self._mode != "text":
+        surface = self._out
+        if surface.mode != "text":
             self.painter.add_reasoning(text)
-            self._draw()
+            self._draw(surface)
 
     async def _ticker(self) -> None:
+        surface = self._out
+        if surface.mode == "text":
+            return
         while True:
             await asyncio.sleep(_TICK_S)
-            if self._mode != "text":
-                self._draw()
+            self._draw(surface)
 
-    def _draw(self) -> None:
+    def _draw(self, surface: Surface) -> None:
         now = time.monotonic()
-        self._apply(self.painter.frame(now))
-        self._refresh_status(now)
+        surface.apply(self.painter.frame(now))
+        if not surface.live:
+            return
+        # A spinner at 4 frames/s before the first token; then once a second (and at once
+        # when the first token arrives: the spinner must not outlive it).
+        first = self._progress.first
+        interval = 0.25 if first is None else _STATUS_INTERVAL_S
+        if now - self._status_at < interval and self._status_at > (first or 0):
+            return
+        self._status_at = now
+        self._progress.tick += 1
+        value = self._live_status()
+        self.painter.throttle.charge(len(value.encode()))
+        surface.status(value)
 
     # -- cancelling ------------------------------------------------------------------------------
 
@@ -257,47 +248,9 @@ class StreamView:
 
     # -- output ----------------------------------------------------------------------------------
 
-    def _apply(self, ops: list[Op]) -> None:
-        if not ops:
-            return
-        self.messages += len(ops)
-        if self._mode == "widget":
-            import ipywidgets as w
-
-            for op in ops:
-                value = op.data.get("text/markdown", "")
-                if op.display_id in self._widgets:
-                    self._widgets[op.display_id].value = value
-                else:
-                    self._widgets[op.display_id] = w.HTMLMath(value=value)
-                    children = self._answer_box.children
-                    self._answer_box.children = (*children, self._widgets[op.display_id])
-            return
-        display, update_display = _ipy("display"), _ipy("update_display")
-        for op in ops:
-            if op.update:
-                update_display(op.data, raw=True, display_id=op.display_id, metadata=op.metadata)
-            else:
-                display(op.data, raw=True, display_id=op.display_id, metadata=op.metadata)
-
     def _live_status(self) -> str:
         model = self.model or (self._stream.builder.model if self._stream is not None else None)
         return self._progress.line(time.monotonic(), model, self.notice)
-
-    def _refresh_status(self, now: float) -> None:
-        status = self._widgets.get("status")
-        # A spinner at 4 frames/s before the first token; then once a second (and at once
-        # when the first token arrives: the spinner must not outlive it).
-        first = self._progress.first
-        interval = 0.25 if first is None else _STATUS_INTERVAL_S
-        if status is None or (now - self._status_at < interval and self._status_at > (first or 0)):
-            return
-        self._status_at = now
-        self._progress.tick += 1
-        value = self._live_status()
-        self.painter.throttle.charge(len(value.encode()))
-        status.value = value
-        self.messages += 1
 
     def _finish(self, reply: Reply) -> None:
         """The final render: synchronous, always runs, never throttled."""
@@ -309,53 +262,12 @@ class StreamView:
             format=reply.format or self.format,
         )
         self.reply = reply
+        surface = self._out
+        if surface.mode != "text":
+            surface.apply(self.painter.finish())
         line = status_line(reply, self.notice)
-        if self._mode == "text":
-            sys.stdout.write(f"\n[{line}]\n")
-            sys.stdout.flush()
-            return
-        self._apply(self.painter.finish())
-        import html
-
-        bundle = {
-            "text/markdown": f"<p><small>{html.escape(line)}</small></p>\n",
-            "text/plain": line,
-        }
-        metadata = {"nbstream": provenance(reply)}
-        if self._mode == "widget":
-            import ipywidgets as w
-
-            self._box.children = (w.HTML(value=bundle["text/markdown"]), self._answer_box)
-            self._leave_durable_copy(line, metadata)
-        else:
-            display, update_display = _ipy("display"), _ipy("update_display")
-            if "row" in self._widgets:
-                update_display(bundle, raw=True, display_id=self._id, metadata=metadata)
-            else:
-                display(bundle, raw=True, display_id=self._id, metadata=metadata)
-        self.painter.throttle.charge(Op(self._id, bundle, metadata).size)
-        self.messages += 1
-        for name in ("button", "status", "row"):
-            widget = self._widgets.pop(name, None)
-            if widget is not None:
-                widget.close()
-
-    def _leave_durable_copy(self, line: str, metadata: dict[str, Any]) -> None:
-        """In a layout: leave the answer as a regular display output too (see :attr:`widget`)."""
-        if not _in_kernel():
-            return
-        import html
-
-        parts = [self.painter.reasoning_html, *(seg.html for seg in self.painter.segments)]
-        # No blank line inside: the markdown renderer passes one HTML block through verbatim.
-        summary = f"<summary>{html.escape(line)}</summary>\n"
-        bundle = {
-            "text/markdown": f"<details>\n{summary}{''.join(parts)}</details>\n",
-            "text/plain": f"{self.painter.text}\n\n[{line}]",
-        }
-        _ipy("display")(bundle, raw=True, metadata=metadata)
-        self.painter.throttle.charge(Op(self._id, bundle, metadata).size)
-        self.messages += 1
+        sent = surface.finish(line, {"nbstream": provenance(reply)}, self.painter)
+        self.painter.throttle.charge(sent)
 
 
 async def show_stream(stream: DeltaStream, job: Any) -> Reply:
