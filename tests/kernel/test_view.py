@@ -54,9 +54,9 @@ def test_streams_into_durable_display_outputs_within_the_byte_budget(k: Kernel) 
     assert "demo backend" in first["data"]["text/plain"]
     answer = [o for o in outputs[1:] if o["output_type"] == "display_data"]
     assert payload(answer) == k.ok("print(reply.text, end='')").stdout
-    assert all(
-        set(o["data"]) == {"text/markdown", "text/plain"} for o in answer if o["data"]["text/plain"]
-    )
+    for out in answer:  # every segment carries both; no empty output is left behind
+        assert set(out["data"]) == {"text/markdown", "text/plain"}
+        assert out["data"]["text/plain"].strip()
     # Bytes of content sent (every mimetype of every display/update message) vs the answer.
     shown = ex.of_type("display_data", "update_display_data")
     content = sum(
