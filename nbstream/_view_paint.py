@@ -70,10 +70,6 @@ class _Segment:
     html: str
 
 
-# The exact final form of a tail costs its HTML plus its plain text; before rendering, a tail of
-# n bytes is assumed to cost at least this many bytes per byte for the frame and that reserve
-# together (measured: HTML is 1.0-1.3 times its markdown), so hopeless frames skip the render.
-_MIN_FRAME_RATIO = 2.9
 # The final reasoning display: HTML and plain text of the whole reasoning (~2.2 bytes per char).
 _REASONING_RESERVE = 2.4
 
@@ -106,6 +102,7 @@ class Painter:
         self._tail_sent: str | None = None
         self._reasoning_id: str | None = None
         self._reasoning_sent: str | None = None
+        self._html_ratio = 1.0  # HTML bytes per markdown byte of the last rendered tail
         self.dirty = False
         self.ops_sent = 0
         self.cpu = 0.0
@@ -174,10 +171,17 @@ class Painter:
         tail = self._tail
         tail_bytes = len(tail.encode())
         blocked = False
-        if not self.throttle.affordable(_MIN_FRAME_RATIO * tail_bytes, content, reserve):
+        # A frame costs the tail's HTML, and its final form (HTML and plain text) is reserved:
+        # estimated from the last render, so that a frame the budget cannot pay for is not
+        # rendered at all (rendering first and refusing after made long answers render more
+        # per token: 4.55 times the markdown for 4 times the tokens).
+        estimate = (2 * self._html_ratio + 1) * tail_bytes
+        if not self.throttle.affordable(estimate, content, reserve):
             blocked = bool(tail.strip())
         else:
             healed = self.renderer.render(heal(tail), self._env_copy())
+            if tail_bytes:
+                self._html_ratio = len(healed.encode()) / tail_bytes
             if healed != (self._tail_sent or ""):
                 op = self._tail_op({"text/markdown": healed})
                 # Drawn only if the tail's exact final form (HTML and plain text) still fits.
