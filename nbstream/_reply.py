@@ -39,6 +39,8 @@ Status: TypeAlias = Literal["finished", "cancelled", "failed", "truncated"]
 # buffering proxy, or a server that ignores pacing): the user saw no streaming.
 _BURST_SPAN_S = 0.005
 
+_TRUNCATED = "the stream ended before the server's end marker: the answer may be incomplete"
+
 
 @dataclass(frozen=True, slots=True, repr=False)
 class ToolCall(ValueRepr):
@@ -154,12 +156,20 @@ class Reply(ValueRepr):
 
     @property
     def tokens_per_s(self) -> float | None:
-        """Generation speed after the first token, or ``None`` when it cannot be measured."""
+        """Generation speed, or ``None`` when it cannot be measured.
+
+        For a streamed reply: tokens after the first, over the time since the first arrived.
+        When everything arrived at once (``streamed`` is False, or ``buffered``) that span is
+        ~0 and the rate meaningless, so it is the whole request's throughput instead.
+        """
+        n = self.output_tokens
+        if not self.streamed or self.buffered:
+            span = self.duration
+            return n / span if span > 0 and n > 0 else None
         first = self.first_token_time
         if first is None:
             return None
         span = self.ended - first
-        n = self.output_tokens
         if span <= 0 or n < 2:
             return None
         # The first token marks the start of the span, so it is not counted in the rate.
@@ -293,6 +303,8 @@ class ReplyBuilder:
                 status = "finished"
             else:
                 status = "truncated"
+        if status == "truncated" and message is None:
+            message = _TRUNCATED
         tools = tuple(
             ToolCall(i, *self._tool_heads[i], "".join(self._tools[i])) for i in sorted(self._tools)
         )

@@ -49,7 +49,10 @@ def test_text_reasoning_and_metadata_accumulate() -> None:
 
 
 def test_status_rules() -> None:
-    assert build(TextDelta("a"), End(complete=False)).status == "truncated"
+    truncated = build(TextDelta("a"), End(complete=False))
+    assert truncated.status == "truncated"
+    assert truncated.error is not None
+    assert "end marker" in truncated.error
     assert build(TextDelta("a")).status == "truncated"  # never ended
     failed = build(TextDelta("a"), ErrorDelta("overloaded", code="overloaded_error"), End(True))
     assert (failed.status, failed.error, failed.text) == ("failed", "overloaded", "a")
@@ -91,6 +94,20 @@ def test_tokens_per_s_from_usage_or_delta_count() -> None:
     assert r.content_deltas == 11
     assert r.tokens_per_s == pytest.approx(10 / 1.0)
     assert build().tokens_per_s is None
+
+
+def test_tokens_per_s_when_everything_arrived_at_once_is_throughput() -> None:
+    # A non-streamed (or buffered) answer: the span after the first token is ~0, so the rate
+    # over it would be absurd; the whole request's throughput is what means something.
+    b = ReplyBuilder(started=100.0)
+    b.add(Metadata(streamed=False))
+    b.add(TextDelta("whole answer", time=104.0))
+    b.add(Usage(output_tokens=40))
+    assert b.build(ended=104.0).tokens_per_s == pytest.approx(10.0)
+    burst = ReplyBuilder(started=100.0)
+    for i in range(30):
+        burst.add(TextDelta("x", time=101.0 + i * 1e-5))
+    assert burst.build(ended=101.0).tokens_per_s == pytest.approx(30.0)
 
 
 def test_tool_call_fragments_assemble() -> None:
