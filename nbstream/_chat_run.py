@@ -186,6 +186,10 @@ async def run_job(job: Job, *, show: bool, stream: DeltaStream | None = None) ->
     Raises:
         asyncio.CancelledError: An interrupt or an outer cancellation, after the final render.
     """
+    if show:
+        # Imported before the request starts: the first import of the view (ipywidgets,
+        # markdown-it, nh3) took 1.2 s in a fresh kernel and was counted as time to first token.
+        from ._view import show_stream
     stream = stream or open_stream(job)
     # In a kernel the frames show live beside the answer; elsewhere they are printed at the end.
     panel = WirePanel(job.frames, live=show and shell_kind() == "kernel") if job.wire else None
@@ -194,8 +198,6 @@ async def run_job(job: Job, *, show: bool, stream: DeltaStream | None = None) ->
     try:
         async with ticker():
             if show:
-                from ._view import show_stream
-
                 return await show_stream(stream, job)
             try:
                 return await _drain(stream)
