@@ -62,10 +62,28 @@ class NotebookPage:
     _workspaces = 0
 
     def __init__(self, page: Page, server: JupyterServer, artifacts: Path) -> None:
-        self.page = page
         self.server = server
         self.artifacts = artifacts
         self.name = ""
+        #: Uncaught errors of the page(s), for the fixture to judge.
+        self.errors: list[str] = []
+        self.page = self._watch(page)
+
+    def _watch(self, page: Page) -> Page:
+        page.on("pageerror", lambda error: self.errors.append(f"{error}\n{error.stack}"))
+        return page
+
+    def close_and_reopen_page(self, *, shutdown_kernels: bool = True) -> None:
+        """Close the page (the tab), shut the kernels down, take a fresh page in the same browser.
+
+        In that order, as a person does: a kernel deleted under an open page makes the page
+        throw ("Cannot read properties of null (reading 'kernel')").
+        """
+        context = self.page.context
+        self.page.close()
+        if shutdown_kernels:
+            self.server.shutdown_kernels()
+        self.page = self._watch(context.new_page())
 
     # -- opening -----------------------------------------------------------------------------
 

@@ -24,9 +24,7 @@ def test_markdown_cell_renders_saves_and_reopens_without_kernel(nb: NotebookPage
     saved = nb.save()
     assert saved["cells"][0]["outputs"][0]["data"]["text/markdown"].startswith("# Hello")
 
-    nb.page.close()
-    nb.server.shutdown_kernels()
-    nb.page = nb.page.context.new_page()
+    nb.close_and_reopen_page()
     nb.open("harness.ipynb", start_kernel=False)
     assert nb.kernel_status() is None
     assert nb.outputs(0).locator("h1").text_content() == "Hello¶"

@@ -90,9 +90,7 @@ def test_reopened_without_kernel_shows_answers_not_widget_errors(
     ]
     assert not widget_outputs, f"the saved notebook still references widgets: {widget_outputs}"
 
-    nb.page.close()
-    nb.server.shutdown_kernels()
-    nb.page = nb.page.context.new_page()
+    nb.close_and_reopen_page()
     nb.open("reopen.ipynb", start_kernel=False)
     assert nb.kernel_status() is None
     nb.page.wait_for_timeout(1000)  # widget views would render (or fail) asynchronously
