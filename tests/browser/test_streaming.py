@@ -58,8 +58,12 @@ def test_answer_grows_renders_and_counts_tokens(
     assert "def greet(name: str)" in (rendered.locator("pre").first.text_content() or "")
     assert rendered.locator("table td").first.text_content() == "demo"
     assert rendered.locator("table tr").count() == 4
+    tokens = len(tokenize(answer("demo", TOUR)))
+    assert "✓ done" in nb.output_text(1)
+    assert f" {tokens:,} tokens" in nb.output_text(1), "the final status miscounts the tokens"
     nb.screenshot("1-done")
-    record_for(backend, cell, outcome="finished")  # raises if the server did not finish
+    record = record_for(backend, cell, outcome="finished")
+    assert record.tokens_sent == tokens
 
 
 # -- 2. Cancel -----------------------------------------------------------------------------------
