@@ -1,9 +1,11 @@
 """Drive one notebook in JupyterLab 4 or Notebook 7 the way a person does, and read what they see.
 
 Modelled on JupyterLab's Galata helpers (``page.notebook.run``, ``getCellOutput``, ``save``):
-actions go through the application's command registry (``window.jupyterapp``, exposed by the
-server option ``expose_app_in_browser``) or through real keyboard and mouse events; reads come
-from the rendered DOM. Both apps share the notebook widgets, so the same selectors work in both.
+actions are real keyboard and mouse events (Shift+Enter, Ctrl+S, the Run menu, a click on the
+button); what the user sees is read from the rendered DOM; the application's state (document
+ready, kernel status) from ``window.jupyterapp``, exposed by the server option
+``expose_app_in_browser`` as Galata does. Both apps share the notebook widgets, so the same
+selectors work in both.
 """
 
 from __future__ import annotations
@@ -227,14 +229,7 @@ class NotebookPage:
             self.screenshot(f"traceback-cell{index}")
             raise AssertionError(f"cell {index} raised:\n{error[-1500:]}")
 
-    # -- commands, saving --------------------------------------------------------------------
-
-    def command(self, name: str, args: dict[str, Any] | None = None, *, wait: bool = True) -> None:
-        """Execute a frontend command (as a menu item or shortcut would)."""
-        script = "([n, a]) => window.jupyterapp.commands.execute(n, a)"
-        if not wait:
-            script = "([n, a]) => { window.jupyterapp.commands.execute(n, a); }"
-        self.page.evaluate(script, [name, args or {}])
+    # -- saving, screenshots ------------------------------------------------------------------
 
     def save(self) -> dict[str, Any]:
         """Save with Ctrl+S, wait until the document is clean, return the file as saved on disk."""
