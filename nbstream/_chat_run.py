@@ -29,6 +29,7 @@ from ._redact import redact
 from ._reply import Reply
 from ._stream import DeltaStream, describe_error
 from ._ticker import ticker
+from ._transport import Timeouts
 
 __all__ = [
     "DEMO_NOTICE",
@@ -112,7 +113,7 @@ class Job:
     stream: bool = True
     wire: bool = False
     params: dict[str, Any] = field(default_factory=dict)
-    timeouts: Any = None
+    timeouts: Timeouts | None = None
     client: httpx.AsyncClient | None = None
     frames: list[tuple[float, bytes]] = field(default_factory=list)
     base_url: str = ""

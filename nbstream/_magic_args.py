@@ -36,6 +36,13 @@ _CELL = [
         help="API family: openai-chat, openai-responses, anthropic, ollama, custom (default: openai-chat).",
     ),
     argument("--format", help="Wire format override, when the server speaks another than its API."),
+    argument(
+        "--timeout",
+        type=float,
+        metavar="SECONDS",
+        help="Give up when the server sends nothing for this long, before the first byte or "
+        "between bytes (default: 300 s to the first byte, 120 s between bytes).",
+    ),
     argument("--new", action="store_true", help="Start a new conversation (forget earlier turns)."),
     argument("--chat", metavar="NAME", default="default", help="Use the named conversation."),
     argument("--no-history", action="store_true", help="Send only this prompt; do not record it."),
@@ -103,6 +110,7 @@ class CellOptions:
     base_url: str | None = None
     api: str | None = None
     format: str | None = None
+    timeout: float | None = None
     new: bool = False
     chat: str = "default"
     no_history: bool = False
@@ -159,4 +167,6 @@ def parse_cell_line(line: str) -> CellOptions:
     options = CellOptions(**{k: _unquote(v) for k, v in vars(args).items()})
     if options.out is not None and not options.out.isidentifier():
         raise UsageError(f"-o takes a variable name, not {options.out!r}")
+    if options.timeout is not None and not options.timeout > 0:
+        raise UsageError(f"--timeout takes a number of seconds above 0, not {options.timeout:g}")
     return options

@@ -105,7 +105,16 @@ def plan(magics: ChatMagics, line: str, body: str) -> Plan:
         messages.append({"role": "user", "content": prompt})
     else:
         messages = conversation.messages(prompt, key=key, system=system)
-    job = Job(messages, settings, stream=not options.no_stream, wire=options.wire)
+    timeouts = None
+    if options.timeout is not None:
+        from ._transport import Timeouts
+
+        t = options.timeout
+        connect = Timeouts().connect
+        timeouts = Timeouts(connect=min(t, connect or t), first_byte=t, idle=t)
+    job = Job(
+        messages, settings, stream=not options.no_stream, wire=options.wire, timeouts=timeouts
+    )
     return Plan(options, settings, prompt, job, conversation, key)
 
 

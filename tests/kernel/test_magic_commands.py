@@ -101,3 +101,18 @@ def test_reload_keeps_one_transformer_and_a_working_magic(
     assert count.stdout.strip() == "1"
     ex = k.ok(f"%%chat --base-url {backend.openai_base_url} -m echo\nafter reload")
     assert "after reload" in _text(ex.final_outputs())
+
+
+def test_timeout_ends_a_stalled_stream_with_a_clear_message(
+    k: Kernel, backend: BackgroundServer
+) -> None:
+    k.ok(f"%chat config base_url={backend.openai_base_url}")
+    model = "lorem:n=50,tps=0,ttft=0,fault=stall,after=3"
+    ex = k.ok(f"%%chat --chat stall --timeout 0.5 -m {model} -o r\ngo")
+    assert k.ok("print(r.status)").stdout.strip() == "failed"
+    error = k.ok("print(r.error)").stdout.strip()
+    assert "no data for 0.5 s" in error
+    # The three tokens sent before the stall are kept.
+    assert k.ok("print(len(r.text.split()))").stdout.strip() == "3"
+    assert error in _text(ex.final_outputs())
+    assert "above 0" in _usage_error(k.execute("%%chat --timeout 0\nx"))
