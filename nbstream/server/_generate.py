@@ -63,6 +63,7 @@ async def paced_frames(
     rng = random.Random(options.seed)
     fault = options.fault
     first = True
+    due: float | None = None  # when the next token is due (deadline pacing, see below)
 
     def sent() -> None:
         nonlocal first
@@ -80,6 +81,7 @@ async def paced_frames(
             if i == min(options.after, len(tokens)):
                 if fault == "stall":
                     await asyncio.sleep(options.stall)
+                    due = None  # the pace restarts after the stall
                 elif fault == "disconnect":
                     log.end(record, "hung-up")
                     raise HangUp("the backend dropped the connection (fault=disconnect)")
@@ -106,7 +108,13 @@ async def paced_frames(
             if i == len(tokens):
                 break
             if i > 0:
-                await asyncio.sleep(_interval(options, rng))
+                # Deadline pacing: sleeping one interval per token drifts, as every wake-up is
+                # late by the loop's latency (20k tokens at 1000 tok/s took 33-42 s instead of
+                # 20 s under load). Sleeping until each token's due time keeps the rate and
+                # catches up after a late wake-up; sleep(0) still lets disconnects be seen.
+                now = time.monotonic()
+                due = (now if due is None else due) + _interval(options, rng)
+                await asyncio.sleep(max(0.0, due - now))
             text = tokens[i]
             if fault == "bad-utf8" and i == min(options.after, len(tokens) - 1):
                 text = BAD_UTF8 + text
