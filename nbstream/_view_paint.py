@@ -236,17 +236,11 @@ class Painter:
 
     def _settle(self, cut: int) -> list[Op]:
         """Send ``tail[:cut]`` as a settled segment (once) and keep the rest as the tail."""
-        tail = self._tail
-        if cut <= 0:
+        done = self._tail[:cut]
+        if not done.strip():  # whitespace renders nothing: it stays, with the text after it
             return []
-        done, self._tail = tail[:cut], tail[cut:]
+        self._tail = self._tail[cut:]
         self.settled += cut
-        if not done.strip():
-            # Whitespace alone renders nothing; it is kept with the next segment's text so
-            # that ``text`` stays exact.
-            self._tail = done + self._tail
-            self.settled -= cut
-            return []
         seg_html = self.renderer.render(done, self._env)
         if self._tail_id is not None:
             seg = _Segment(self._tail_id, done, seg_html)
