@@ -170,7 +170,7 @@ def test_failure_gallery_shows_each_fault_for_what_it_is() -> None:
     }
     for marker, status in expected.items():
         assert status_of(outputs(nb, f"-m {marker}")) == status, marker
-    assert status_of(outputs(nb, 'model="demo:stall"')) == "failed"
+    assert status_of(outputs(nb, "-m demo:stall --timeout 2")) == "failed"
     assert "buffered: True" in text_of(outputs(nb, "buffered.buffered"))
     table = text_of(outputs(nb, 'rows = ["| fault'))
     assert "| `no-done` | truncated |" in table
