@@ -23,13 +23,12 @@ before decoding gives the same characters as decoding before splitting. No I/O, 
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass, field
+from functools import partial
+from itertools import repeat
 from time import monotonic
-from typing import Any
 
 from ._errors import EventTooLargeError
-from ._values import ValueRepr
+from ._sse_event import ServerSentEvent
 
 __all__ = ["DEFAULT_MAX_EVENT_SIZE", "SSEDecoder", "ServerSentEvent"]
 
@@ -39,59 +38,32 @@ DEFAULT_MAX_EVENT_SIZE = 16 * 1024 * 1024
 _BOM = b"\xef\xbb\xbf"
 
 
-@dataclass(frozen=True, slots=True, repr=False)
-class ServerSentEvent(ValueRepr):
-    """One dispatched event.
-
-    Attributes:
-        event: The event type; ``"message"`` when the server gave none.
-        data: The data lines joined with LF.
-        id: The last event id at dispatch (it persists across events), ``""`` if none.
-        retry: The reconnection time in ms given in this event's own block, else ``None``.
-        time: Monotonic arrival time of the chunk that completed the event; not compared.
-    """
-
-    event: str = "message"
-    data: str = ""
-    id: str = ""
-    retry: int | None = None
-    time: float = field(default=0.0, compare=False, repr=False)
-
-    def json(self) -> Any:
-        """Parse :attr:`data` as JSON.
-
-        Returns:
-            The parsed value.
-
-        Raises:
-            json.JSONDecodeError: The data is not JSON (``[DONE]``, for instance).
-        """
-        return json.loads(self.data)
-
-
-# The generated __init__ of a frozen dataclass sets each field through object.__setattr__;
-# setting the slots through their descriptors directly is about 40 % cheaper, which matters on a
-# stream of 100k small events (benchmarks/sse_decode.py).
-_new = object.__new__
-_set_event = ServerSentEvent.__dict__["event"].__set__
-_set_data = ServerSentEvent.__dict__["data"].__set__
-_set_id = ServerSentEvent.__dict__["id"].__set__
-_set_retry = ServerSentEvent.__dict__["retry"].__set__
-_set_time = ServerSentEvent.__dict__["time"].__set__
-
-
-def _event(event: str, data: str, id: str, retry: int | None, time: float) -> ServerSentEvent:
-    ev: ServerSentEvent = _new(ServerSentEvent)
-    _set_event(ev, event)
-    _set_data(ev, data)
-    _set_id(ev, id)
-    _set_retry(ev, retry)
-    _set_time(ev, time)
-    return ev
+# Events are built by tuple.__new__ straight from C (see _sse_event.py); in bulk through
+# map(_make, zip(...)), which reuses zip's item tuple and runs no bytecode per event.
+_make = partial(tuple.__new__, ServerSentEvent)
 
 
 def _text(raw: bytes) -> str:
     return raw.decode("utf-8", "replace")
+
+
+def _pieces(text: str) -> list[str] | None:
+    """The data of each event in ``text``, if it has the shape of nearly every LLM stream.
+
+    ``text`` is LF-only events with their leading "data: " and last blank line cut off. If
+    every line is a "data: " line or a single blank line between events, return each event's
+    data: the text between separators ("\\n\\ndata: ") with each "\\ndata: " in it turned into
+    "\\n". Otherwise (another field, a comment, a run of blank lines) return None. The shape
+    is proved on the pieces: once each "\\ndata: " is removed, no LF may remain. Decoding all
+    events at once equals decoding each one: LF is ASCII, never inside a UTF-8 sequence.
+    """
+    texts = text.split("\n\ndata: ")
+    flat = "".join(texts)
+    if "\n" not in flat:
+        return texts
+    if "\n" in flat.replace("\ndata: ", ""):
+        return None
+    return [t.replace("\ndata: ", "\n") for t in texts]
 
 
 class SSEDecoder:
@@ -112,6 +84,7 @@ class SSEDecoder:
     """
 
     __slots__ = (
+        "_clean",
         "_cr",
         "_data",
         "_event_type",
@@ -140,6 +113,7 @@ class SSEDecoder:
 
     def _reset_stream(self) -> None:
         self._head: bytes | None = b""  # bytes seen before we know whether a BOM leads
+        self._clean = False  # on an event boundary, nothing pending: decode()'s fast path
         self._cr = False  # the previous chunk ended with CR: a leading LF belongs to it
         self._partial: list[bytes] = []  # pieces of an unterminated line
         self._partial_len = 0
@@ -164,6 +138,38 @@ class SSEDecoder:
         Raises:
             EventTooLargeError: The current event grew past ``max_event_size``.
         """
+        if self._clean and len(chunk) <= self._max:
+            # Fast path: on an event boundary, a chunk of whole "data:" events (one event per
+            # chunk is how most servers write). A CR at the very end may be half a CRLF: the
+            # general path keeps track of that.
+            if 13 in chunk and chunk[-1] != 13:
+                chunk = chunk.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+            if chunk[-2:] == b"\n\n" and chunk[:6] == b"data: ":
+                raw = chunk[6:-2]
+                try:  # decode() with no arguments is the cheapest call; errors are rare
+                    text = raw.decode()
+                except UnicodeDecodeError:
+                    text = raw.decode("utf-8", "replace")
+                if "\n" not in text:
+                    return [_make(("message", text, self._id, None, monotonic()))]
+                if "\n\ndata: " not in text and "\n" not in text.replace("\ndata: ", ""):
+                    # One event of several "data:" lines (see _pieces).
+                    text = text.replace("\ndata: ", "\n")
+                    return [_make(("message", text, self._id, None, monotonic()))]
+                texts = _pieces(text)
+                if texts is not None:
+                    return self._events(texts, monotonic())
+        events = self._decode(chunk)
+        self._clean = (
+            self._head is None
+            and not self._cr
+            and not self._partial
+            and not self._in_event
+            and not self._data
+        )
+        return events
+
+    def _decode(self, chunk: bytes) -> list[ServerSentEvent]:
         if not chunk:
             return []
         if self._head is not None:
@@ -182,8 +188,17 @@ class SSEDecoder:
                 chunk = chunk[1:]
                 if not chunk:
                     return []
+        # Byte tests use `int in bytes` (a memchr) and partition/split (no argument parsing):
+        # in CPython 3.11 `b"\r" in chunk` first raises and clears a TypeError, and count/find
+        # parse their arguments the slow way; on small chunks either costs more than the work.
+        if 13 in chunk:
+            # CR, LF and CRLF all end a line (spec), so the decoder works on LF only: CRLF and
+            # then a lone CR become LF. A CR that ends the chunk may be the first half of a
+            # CRLF: its LF, if it comes, is dropped from the next chunk (above).
+            self._cr = chunk[-1] == 13
+            chunk = chunk.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
         if self._partial:
-            if b"\n" not in chunk and b"\r" not in chunk:
+            if 10 not in chunk:
                 self._partial.append(chunk)
                 self._partial_len += len(chunk)
                 if self._partial_len + self._size > self._max:
@@ -193,55 +208,66 @@ class SSEDecoder:
             chunk = b"".join(self._partial)
             self._partial = []
             self._partial_len = 0
-        if b"\r" in chunk:
-            # CRLF streams (sse-starlette) take the fast path too once CRLF is LF; a bare CR
-            # (or a CR at the end whose LF is in the next chunk) leaves it to the general path.
-            lf = chunk.replace(b"\r\n", b"\n")
-            if b"\r" not in lf:
-                chunk = lf
-        if b"\r" not in chunk and not self._data and not self._in_event and not self._event_type:
-            return self._blocks(chunk, monotonic())
-        lines = chunk.splitlines()
-        last = chunk[-1]
-        if last == 13:
-            self._cr = True
-        elif last != 10:
-            tail = lines.pop()
+        now = monotonic()
+        events: list[ServerSentEvent] = []
+        if self._in_event or self._data:
+            # Mid-event: finish the current event line by line; what follows its blank line
+            # starts on an event boundary. With no partial line pending, the previous chunk
+            # ended with LF, so a leading LF here is the blank line itself.
+            if chunk[0] == 10:
+                events = self._lines([b""], now)
+                chunk = chunk[1:]
+            else:
+                head, blank, chunk = chunk.partition(b"\n\n")
+                if not blank:
+                    return self._rest(head, now, events)
+                lines = head.split(b"\n")
+                lines.append(b"")
+                events = self._lines(lines, now)
+            if not chunk:
+                return events
+        # Now on an event boundary: the complete events are `body`, up to the last blank line.
+        if chunk[-2:] == b"\n\n":  # the common end of a chunk: skip the search
+            body, rest = chunk[:-2], b""
+        else:
+            body, blank, rest = chunk.rpartition(b"\n\n")
+            if not blank:
+                return self._rest(rest, now, events)
+        # Events of nothing but "data:" lines are built in bulk (_pieces); anything else
+        # (another field, a comment, a run of blank lines, an event above the size limit)
+        # goes line by line.
+        texts = None
+        if body[:6] == b"data: " and len(body) <= self._max:
+            texts = _pieces(body[6:].decode("utf-8", "replace"))
+        if texts is None:
+            lines = body.split(b"\n")
+            lines.append(b"")
+            events += self._lines(lines, now)
+        else:
+            events += self._events(texts, now)
+        # (The last event id needs no update: no "id" line was read, so it equals self._id.)
+        return self._rest(rest, now, events) if rest else events
+
+    def _events(self, texts: list[str], now: float) -> list[ServerSentEvent]:
+        if len(texts) == 1:
+            return [_make(("message", texts[0], self._id, None, now))]
+        event_id = self._id
+        return list(
+            map(_make, zip(repeat("message"), texts, repeat(event_id), repeat(None), repeat(now)))
+        )
+
+    def _rest(
+        self, chunk: bytes, now: float, events: list[ServerSentEvent]
+    ) -> list[ServerSentEvent]:
+        # No blank line in `chunk`: its complete lines join the current event, the last
+        # unterminated piece waits for the next chunk.
+        lines = chunk.split(b"\n")
+        tail = lines.pop()
+        if lines:
+            events += self._lines(lines, now)
+        if tail:
             self._partial.append(tail)
             self._partial_len = len(tail)
-        events = self._lines(lines, monotonic()) if lines else []
-        if self._partial_len + self._size > self._max:
-            self._too_large()
-        return events
-
-    def _blocks(self, chunk: bytes, now: float) -> list[ServerSentEvent]:
-        # Fast path for LF-only input that starts on an event boundary: split into blocks at
-        # blank lines; a block that is one "data: " line (the shape of nearly every LLM event)
-        # becomes an event directly, any other block goes through the line-by-line path.
-        # Equivalent to _lines() on the same bytes; tests/unit/test_sse_properties.py checks it.
-        blocks = chunk.split(b"\n\n")
-        rest = blocks.pop()
-        events: list[ServerSentEvent] = []
-        append = events.append
-        last_id = self._id
-        for block in blocks:
-            if block[:6] == b"data: " and b"\n" not in block:
-                append(_event("message", _text(block[6:]), last_id, None, now))
-            else:
-                lines = block.split(b"\n")
-                lines.append(b"")
-                events += self._lines(lines, now)
-                last_id = self._id
-        if blocks:
-            self.last_event_id = last_id
-        if rest:
-            lines = rest.split(b"\n")
-            tail = lines.pop()
-            if tail:
-                self._partial.append(tail)
-                self._partial_len = len(tail)
-            if lines:
-                events += self._lines(lines, now)
             if self._partial_len + self._size > self._max:
                 self._too_large()
         return events
@@ -259,12 +285,14 @@ class SSEDecoder:
                 self.last_event_id = self._id
                 if data:
                     events.append(
-                        _event(
-                            _text(self._event_type) if self._event_type else "message",
-                            _text(data[0] if len(data) == 1 else b"\n".join(data)),
-                            self._id,
-                            self._retry_block,
-                            now,
+                        _make(
+                            (
+                                _text(self._event_type) if self._event_type else "message",
+                                _text(data[0] if len(data) == 1 else b"\n".join(data)),
+                                self._id,
+                                self._retry_block,
+                                now,
+                            )
                         )
                     )
                     data = self._data = []
@@ -299,6 +327,7 @@ class SSEDecoder:
 
     def _too_large(self) -> None:
         limit = self._max
+        self._clean = self._head is None and not self._cr
         self._partial = []
         self._partial_len = 0
         self._reset_event()
