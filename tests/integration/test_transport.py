@@ -64,9 +64,11 @@ async def test_cancel_closes_connection_at_once(server: tuple[ServerThread, Obse
     assert await asyncio.to_thread(observed.disconnected.wait, 5)
     assert observed.disconnected_at is not None
     lag = observed.disconnected_at - cancelled_at
-    # The requirement is 50 ms; the bound leaves room for a loaded 2-core CI machine while
-    # staying far below the 5 s the server would take to notice on its next write.
-    assert lag < 0.5, f"server saw the disconnect {lag * 1000:.0f} ms after the cancel"
+    # Measured on the server's side (the handler's CancelledError, same monotonic clock):
+    # 15 runs on the shared 2-core machine (load average 4.4): median 1.2 ms, max 19 ms
+    # (benchmarks/README-sse.md). The requirement is 50 ms; 250 ms leaves room for a loaded
+    # CI machine while staying far below the 5 s gap after which the next event would be due.
+    assert lag < 0.25, f"server saw the disconnect {lag * 1000:.0f} ms after the cancel"
 
 
 async def test_cancel_while_waiting_for_headers(server: tuple[ServerThread, Observed]) -> None:
