@@ -70,7 +70,11 @@ def _missing_browser() -> str | None:
     return None
 
 
-@pytest.fixture(scope="session")
+# Package scope, not session: Playwright's sync API keeps an event loop running on the main
+# thread while it is started, and every async test after it in the same session then failed
+# with "Runner.run() cannot be called from a running event loop". Stopping it when the browser
+# package is done leaves the rest of the session a clean main thread.
+@pytest.fixture(scope="package")
 def chromium() -> Iterator[object]:
     """A persistent headless Chromium context with a fresh user-data dir (Playwright, sync API)."""
     problem = _missing_browser()
@@ -109,7 +113,7 @@ def chromium() -> Iterator[object]:
             shutil.rmtree(profile, ignore_errors=True)
 
 
-@pytest.fixture(scope="session", params=["lab", "notebook"], ids=["lab", "nb7"])
+@pytest.fixture(scope="package", params=["lab", "notebook"], ids=["lab", "nb7"])
 def jupyter(request: pytest.FixtureRequest, chromium: object) -> Iterator[JupyterServer]:
     """A JupyterLab 4 or Notebook 7 server (both params: every scenario runs in both apps)."""
     app: App = request.param
