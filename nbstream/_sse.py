@@ -143,7 +143,9 @@ class SSEDecoder:
             # chunk is how most servers write). A CR at the very end may be half a CRLF: the
             # general path keeps track of that.
             if 13 in chunk and chunk[-1] != 13:
-                chunk = chunk.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+                chunk = chunk.replace(b"\r\n", b"\n")
+                if 13 in chunk:  # a lone CR, rare: also a line end
+                    chunk = chunk.replace(b"\r", b"\n")
             if chunk[-2:] == b"\n\n" and chunk[:6] == b"data: ":
                 raw = chunk[6:-2]
                 try:  # decode() with no arguments is the cheapest call; errors are rare
@@ -196,7 +198,9 @@ class SSEDecoder:
             # then a lone CR become LF. A CR that ends the chunk may be the first half of a
             # CRLF: its LF, if it comes, is dropped from the next chunk (above).
             self._cr = chunk[-1] == 13
-            chunk = chunk.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+            chunk = chunk.replace(b"\r\n", b"\n")
+            if 13 in chunk:
+                chunk = chunk.replace(b"\r", b"\n")
         if self._partial:
             if 10 not in chunk:
                 self._partial.append(chunk)

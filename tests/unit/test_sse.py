@@ -214,3 +214,50 @@ def test_time_is_the_completing_chunk() -> None:
     assert d.decode(b"data: a") == []
     [event] = d.decode(b"\n\n")
     assert event.time > 0
+
+
+# Streams of nothing but "data:" lines take the decoder's bulk and one-event fast paths; these
+# bodies sit at the edges of those paths (several lines, empty lines, runs of blank lines, a
+# comment or another field among them, CRLF and lone CR, invalid UTF-8, a NUL).
+BULK = [
+    b"data: a\n\ndata: b,\ndata: c\n\ndata: \n\ndata: \ndata: \ndata: x\n\n",
+    b"data: a\n\n\ndata: b\n\n\n\ndata: c\ndata\ndata:d\n\n",
+    b"data: a\n\n: c\n\ndata: b\nid: 4\n\ndata: c\nevent: e\n\ndata: d\n\n",
+    b"data: a\r\n\r\ndata: b\r\ndata: c\r\n\r\ndata: d\r\rdata: e\n\r\n",
+    b"data: \xff\xc3\n\ndata: \x00\n\ndata: \xe2\x82\xac\ndata: \xe2\n\n",
+]
+
+
+@pytest.mark.parametrize("body", BULK)
+def test_bulk_paths_agree_with_reference(body: bytes) -> None:
+    whole = decode(body)
+    assert whole == reference(body)
+    for i in range(len(body) + 1):
+        assert decode(body, [i]) == whole, i
+        for j in range(i + 1, len(body) + 1, 3):
+            assert decode(body, [i, j]) == whole, (i, j)
+    # Events one per chunk, as servers write them.
+    events = [e + b"\n\n" for e in body.replace(b"\r\n", b"\n").split(b"\n\n") if e]
+    d = SSEDecoder()
+    got = [ev for chunk in events for ev in d.decode(chunk)]
+    assert got == reference(b"".join(events))[0]
+
+
+def test_bulk_path_respects_the_size_limit() -> None:
+    with pytest.raises(EventTooLargeError):
+        decode(b"data: " + b"a" * 300 + b"\n\n", max_event_size=100)
+    with pytest.raises(EventTooLargeError):
+        decode(b"data: a\n\ndata: " + b"b" * 300 + b"\n\ndata: c\n\n", max_event_size=100)
+    assert decode(b"data: a\n\n" * 50, max_event_size=100)[0] == [ServerSentEvent(data="a")] * 50
+
+
+def test_event_value_contract() -> None:
+    event = ServerSentEvent(event="e", data="d", id="1", retry=5, time=2.0)
+    assert (event.event, event.data, event.id, event.retry, event.time) == ("e", "d", "1", 5, 2.0)
+    assert hash(event) == hash(ServerSentEvent(event="e", data="d", id="1", retry=5))
+    assert event != ("e", "d", "1", 5, 2.0)  # an event is a value, not a sequence
+    with pytest.raises(AttributeError):
+        event.data = "x"  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        assert event < event  # type: ignore[operator]
+    assert repr(ServerSentEvent()) == "ServerSentEvent()"
