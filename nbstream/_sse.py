@@ -23,11 +23,10 @@ before decoding gives the same characters as decoding before splitting. No I/O, 
 
 from __future__ import annotations
 
-from functools import partial
-from itertools import repeat
 from time import monotonic
 
 from ._errors import EventTooLargeError
+from ._sse_bulk import events_of, make, pieces
 from ._sse_event import ServerSentEvent
 
 __all__ = ["DEFAULT_MAX_EVENT_SIZE", "SSEDecoder", "ServerSentEvent"]
@@ -38,32 +37,8 @@ DEFAULT_MAX_EVENT_SIZE = 16 * 1024 * 1024
 _BOM = b"\xef\xbb\xbf"
 
 
-# Events are built by tuple.__new__ straight from C (see _sse_event.py); in bulk through
-# map(_make, zip(...)), which reuses zip's item tuple and runs no bytecode per event.
-_make = partial(tuple.__new__, ServerSentEvent)
-
-
 def _text(raw: bytes) -> str:
     return raw.decode("utf-8", "replace")
-
-
-def _pieces(text: str) -> list[str] | None:
-    """The data of each event in ``text``, if it has the shape of nearly every LLM stream.
-
-    ``text`` is LF-only events with their leading "data: " and last blank line cut off. If
-    every line is a "data: " line or a single blank line between events, return each event's
-    data: the text between separators ("\\n\\ndata: ") with each "\\ndata: " in it turned into
-    "\\n". Otherwise (another field, a comment, a run of blank lines) return None. The shape
-    is proved on the pieces: once each "\\ndata: " is removed, no LF may remain. Decoding all
-    events at once equals decoding each one: LF is ASCII, never inside a UTF-8 sequence.
-    """
-    texts = text.split("\n\ndata: ")
-    flat = "".join(texts)
-    if "\n" not in flat:
-        return texts
-    if "\n" in flat.replace("\ndata: ", ""):
-        return None
-    return [t.replace("\ndata: ", "\n") for t in texts]
 
 
 class SSEDecoder:
@@ -153,14 +128,14 @@ class SSEDecoder:
                 except UnicodeDecodeError:
                     text = raw.decode("utf-8", "replace")
                 if "\n" not in text:
-                    return [_make(("message", text, self._id, None, monotonic()))]
+                    return [make(("message", text, self._id, None, monotonic()))]
                 if "\n\ndata: " not in text and "\n" not in text.replace("\ndata: ", ""):
-                    # One event of several "data:" lines (see _pieces).
+                    # One event of several "data:" lines (see _sse_bulk.pieces).
                     text = text.replace("\ndata: ", "\n")
-                    return [_make(("message", text, self._id, None, monotonic()))]
-                texts = _pieces(text)
+                    return [make(("message", text, self._id, None, monotonic()))]
+                texts = pieces(text)
                 if texts is not None:
-                    return self._events(texts, monotonic())
+                    return events_of(texts, self._id, monotonic())
         events = self._decode(chunk)
         self._clean = (
             self._head is None
@@ -237,28 +212,20 @@ class SSEDecoder:
             body, blank, rest = chunk.rpartition(b"\n\n")
             if not blank:
                 return self._rest(rest, now, events)
-        # Events of nothing but "data:" lines are built in bulk (_pieces); anything else
+        # Events of nothing but "data:" lines are built in bulk (_sse_bulk); anything else
         # (another field, a comment, a run of blank lines, an event above the size limit)
         # goes line by line.
         texts = None
         if body[:6] == b"data: " and len(body) <= self._max:
-            texts = _pieces(body[6:].decode("utf-8", "replace"))
+            texts = pieces(body[6:].decode("utf-8", "replace"))
         if texts is None:
             lines = body.split(b"\n")
             lines.append(b"")
             events += self._lines(lines, now)
         else:
-            events += self._events(texts, now)
+            events += events_of(texts, self._id, now)
         # (The last event id needs no update: no "id" line was read, so it equals self._id.)
         return self._rest(rest, now, events) if rest else events
-
-    def _events(self, texts: list[str], now: float) -> list[ServerSentEvent]:
-        if len(texts) == 1:
-            return [_make(("message", texts[0], self._id, None, now))]
-        event_id = self._id
-        return list(
-            map(_make, zip(repeat("message"), texts, repeat(event_id), repeat(None), repeat(now)))
-        )
 
     def _rest(
         self, chunk: bytes, now: float, events: list[ServerSentEvent]
@@ -289,7 +256,7 @@ class SSEDecoder:
                 self.last_event_id = self._id
                 if data:
                     events.append(
-                        _make(
+                        make(
                             (
                                 _text(self._event_type) if self._event_type else "message",
                                 _text(data[0] if len(data) == 1 else b"\n".join(data)),
