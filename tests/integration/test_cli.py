@@ -63,10 +63,6 @@ def test_serve_reports_a_taken_port(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 async def test_demo_streams_to_the_terminal_and_prints_timings() -> None:
-    # `demo` runs on the engine and its transport, written in parallel: until both land this
-    # test is reported as skipped, never as passed.
-    for module in ("nbstream._engine", "nbstream._transport"):
-        pytest.importorskip(module, reason=f"{module} has not landed yet")
     out = io.StringIO()
     status = await demo("hello", "echo:tps=100,ttft=0.05", out)
     text = out.getvalue()
