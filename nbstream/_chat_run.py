@@ -197,9 +197,10 @@ async def run_job(job: Job, *, show: bool, stream: DeltaStream | None = None) ->
     if panel is not None:
         panel.open()
     try:
+        if show:
+            # The view runs its own ticker (it also flushes throttled frames): none added here.
+            return await show_stream(stream, job)
         async with ticker():
-            if show:
-                return await show_stream(stream, job)
             try:
                 return await _drain(stream)
             except Exception:  # noqa: BLE001 - the reply records the failure, described

@@ -200,11 +200,12 @@ class StreamView:
 
     async def _ticker(self) -> None:
         surface = self._out
-        if surface.mode == "text":
-            return
         while True:
             await asyncio.sleep(_TICK_S)
-            self._draw(surface)
+            # The wake-up itself is what lets an interrupt land, so it runs in text mode too;
+            # only a rendered view has frames to flush.
+            if surface.mode != "text":
+                self._draw(surface)
 
     def _draw(self, surface: Surface) -> None:
         now = time.monotonic()
@@ -275,8 +276,8 @@ async def show_stream(stream: DeltaStream, job: Any) -> Reply:
 
     Args:
         stream: The engine's stream.
-        job: The chat job; its ``settings.model``, ``base_url`` and ``notices`` give the
-            provenance and the notice line.
+        job: The chat job; its ``settings`` and ``notices`` give the model, format and
+            notice line (the endpoint host comes from the stream).
 
     Returns:
         The reply (see :meth:`StreamView.consume`).
@@ -284,15 +285,11 @@ async def show_stream(stream: DeltaStream, job: Any) -> Reply:
     Raises:
         asyncio.CancelledError: The cell was interrupted, after the final render.
     """
-    import httpx
-
     settings = getattr(job, "settings", None)
-    base_url = str(getattr(job, "base_url", "") or "")
-    host = httpx.URL(base_url).netloc.decode() if base_url else ""
     notices = tuple(getattr(job, "notices", ()) or ())
     view = StreamView(
         model=getattr(settings, "model", None),
-        endpoint=host,
+        endpoint=stream.builder.endpoint,  # the host the engine is talking to
         format=str(getattr(settings, "format", "") or ""),
         notice=" · ".join(notices) or None,
     )
