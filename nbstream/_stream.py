@@ -28,6 +28,7 @@ from ._deltas import Delta, TextDelta
 from ._errors import NbstreamError
 from ._redact import redact
 from ._reply import Reply, ReplyBuilder, Status
+from ._transport_source import host_of
 
 __all__ = ["DeltaStream", "describe_error"]
 
@@ -48,7 +49,7 @@ def describe_error(exc: BaseException, secrets: Iterable[str | None] = ()) -> st
         where = ""
         # httpx raises RuntimeError when no request is attached to the exception.
         with contextlib.suppress(RuntimeError):
-            where = f" {exc.request.url.host}:{exc.request.url.port or ''}".rstrip(":")
+            where = f" {host_of(exc.request.url)}"
         detail = str(exc) or type(exc).__name__
         if isinstance(exc, httpx.ConnectError):
             text = f"could not connect to{where} ({detail}); is the server running?"
