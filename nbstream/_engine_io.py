@@ -9,7 +9,7 @@ import json
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any
 
 import httpx
 
@@ -40,24 +40,6 @@ class Plan:
     params: dict[str, Any] = field(default_factory=dict)
 
 
-class _NoRedirects:
-    """A caller's client that sends without following redirects.
-
-    httpx strips ``Authorization`` on a cross-origin redirect but not ``x-api-key`` or other
-    credential headers: with a key on board, a redirect is reported, never followed.
-    """
-
-    def __init__(self, client: httpx.AsyncClient) -> None:
-        self._client = client
-
-    def build_request(self, *args: Any, **kwargs: Any) -> httpx.Request:
-        return self._client.build_request(*args, **kwargs)
-
-    async def send(self, request: httpx.Request, **kwargs: Any) -> httpx.Response:
-        kwargs["follow_redirects"] = False
-        return await self._client.send(request, **kwargs)
-
-
 async def exchange(
     plan: Plan, http: httpx.AsyncClient, on_bytes: Callable[..., Any] | None
 ) -> AsyncGenerator[Delta, None]:
@@ -84,8 +66,12 @@ async def exchange(
         kwargs["timeouts"] = ep.timeouts
     if on_bytes is not None:
         kwargs["on_bytes"] = on_bytes
-    sender = _NoRedirects(http) if http.follow_redirects and plan.secrets else http
-    async with aconnect_sse(cast(httpx.AsyncClient, sender), "POST", ep.url, **kwargs) as source:
+    if plan.secrets:
+        # httpx strips Authorization on a cross-origin redirect but not x-api-key or other
+        # credential headers: with a key on board a redirect is reported, never followed,
+        # whatever the caller's client is set to.
+        kwargs["follow_redirects"] = False
+    async with aconnect_sse(http, "POST", ep.url, **kwargs) as source:
         events: AsyncIterator[ServerSentEvent] = source.aiter_events()
         first = await anext(events, None)
         if first is None:

@@ -61,6 +61,7 @@ async def aconnect_sse(
     max_event_size: int | None = None,
     on_bytes: OnBytes | None = None,
     secrets: Iterable[str | None] = (),
+    follow_redirects: bool | None = None,
     **kwargs: Any,
 ) -> AsyncIterator[EventSource]:
     """Send a request and stream its response as events (httpx-sse's ``aconnect_sse``, hardened).
@@ -80,6 +81,8 @@ async def aconnect_sse(
         on_bytes: Called as ``on_bytes(chunk, monotonic_time)`` with every chunk of the body
             as it arrives (the wire view uses it); it must be quick and must not raise.
         secrets: Keys to mask in every error message.
+        follow_redirects: Override the client's own setting for this request (as httpx's
+            ``client.stream`` does); ``None`` keeps the client's.
         **kwargs: Passed to :meth:`httpx.AsyncClient.build_request` (``json=``, ``headers=``,
             ``params=``, ``timeout=`` to override the httpx timeouts this function sets).
 
@@ -107,7 +110,13 @@ async def aconnect_sse(
     deadline = None if timeouts.first_byte is None else loop.time() + timeouts.first_byte
     try:
         async with asyncio.timeout_at(deadline):
-            response = await client.send(request, stream=True)
+            response = await client.send(
+                request,
+                stream=True,
+                follow_redirects=(
+                    client.follow_redirects if follow_redirects is None else follow_redirects
+                ),
+            )
     except (httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
         seconds = timeouts.connect or 0.0
         what = "connect to" if isinstance(exc, httpx.ConnectTimeout) else "get a connection for"
