@@ -23,11 +23,12 @@ before decoding gives the same characters as decoding before splitting. No I/O, 
 
 from __future__ import annotations
 
+from operator import index
 from time import monotonic
 
 from ._errors import EventTooLargeError
 from ._sse_bulk import events_of, make, pieces
-from ._sse_event import ServerSentEvent
+from ._sse_event import ServerSentEvent, retry_value
 
 __all__ = ["DEFAULT_MAX_EVENT_SIZE", "SSEDecoder", "ServerSentEvent"]
 
@@ -77,6 +78,7 @@ class SSEDecoder:
     )
 
     def __init__(self, max_event_size: int = DEFAULT_MAX_EVENT_SIZE) -> None:
+        max_event_size = index(max_event_size)
         if max_event_size < 1:
             raise ValueError(f"max_event_size must be positive, not {max_event_size}")
         self._max = max_event_size
@@ -122,6 +124,9 @@ class SSEDecoder:
                 if 13 in chunk:  # a lone CR, rare: also a line end
                     chunk = chunk.replace(b"\r", b"\n")
             if chunk[-2:] == b"\n\n" and chunk[:6] == b"data: ":
+                # Each event dispatched sets the last event id (spec); usually a no-op, but an
+                # event dropped as too large may have carried an "id" line.
+                self.last_event_id = self._id
                 raw = chunk[6:-2]
                 try:  # decode() with no arguments is the cheapest call; errors are rare
                     text = raw.decode()
@@ -224,7 +229,7 @@ class SSEDecoder:
             events += self._lines(lines, now)
         else:
             events += events_of(texts, self._id, now)
-        # (The last event id needs no update: no "id" line was read, so it equals self._id.)
+            self.last_event_id = self._id  # dispatch sets it (see the fast path in decode)
         return self._rest(rest, now, events) if rest else events
 
     def _rest(
@@ -293,7 +298,7 @@ class SSEDecoder:
                 self._id = _text(value)
         elif name == b"retry" and value.isdigit():
             # bytes.isdigit() accepts ASCII digits only, and is False for an empty value.
-            self.retry = self._retry_block = int(value)
+            self.retry = self._retry_block = retry_value(value)
         # Any other field name is ignored (spec).
 
     def _too_large(self) -> None:

@@ -13,7 +13,22 @@ from __future__ import annotations
 import json
 from typing import Any, NamedTuple
 
-__all__ = ["ServerSentEvent"]
+__all__ = ["ServerSentEvent", "retry_value"]
+
+
+def retry_value(digits: bytes) -> int:
+    """The reconnection time a ``retry`` field of ASCII digits gives, in ms.
+
+    ``int()`` refuses more than ``sys.get_int_max_str_digits()`` digits (4,300 by default); the
+    spec has no such limit and a malformed stream must not raise, so a longer value goes
+    through :class:`decimal.Decimal`, whose conversion to ``int`` has none either.
+    """
+    try:
+        return int(digits)
+    except ValueError:
+        import decimal  # rare: only for absurdly long values
+
+        return int(decimal.Decimal(digits.decode("ascii")))
 
 
 class ServerSentEvent(NamedTuple):
