@@ -39,9 +39,12 @@ def pieces(text: str) -> list[str] | None:
     events at once equals decoding each one: LF is ASCII, never inside a UTF-8 sequence.
     """
     texts = text.split("\n\ndata: ")
-    flat = "".join(texts)
+    # Joined with CR, which the text cannot contain (the decoder turned every CR into LF): with
+    # nothing between them, an event ending in "d" and the next one's data starting "ata: "
+    # would make a "\ndata: " that is in neither, and hide a line that is not a data line.
+    flat = "\r".join(texts)
     if "\n" not in flat:
         return texts
-    if "\n" in flat.replace("\ndata: ", ""):
+    if "\n" in flat.replace("\ndata: ", ""):  # (CR never completes a "\ndata: " either)
         return None
     return [t.replace("\ndata: ", "\n") for t in texts]

@@ -157,6 +157,11 @@ BULK = [
     b"data: a\n\n: c\n\ndata: b\nid: 4\n\ndata: c\nevent: e\n\ndata: d\n\n",
     b"data: a\r\n\r\ndata: b\r\ndata: c\r\n\r\ndata: d\r\rdata: e\n\r\n",
     b"data: \xff\xc3\n\ndata: \x00\n\ndata: \xe2\x82\xac\ndata: \xe2\n\n",
+    # An event's last line and the next event's data must not combine into a "\ndata: "
+    # (found by review: the Python bulk path once checked the pieces glued together).
+    b"data: a\n\n\ndata: data: b\n\n",
+    b"data: a\nd\n\ndata: ata: x\n\n",
+    b"data: a\ndata\n\ndata: : b\n\n",
 ]
 
 
@@ -173,6 +178,10 @@ def test_every_split_point(impl: Decoder, body: bytes) -> None:
 FRAGMENTS = st.sampled_from(
     [
         b"data",
+        b"data: ",
+        b"\n\ndata: ",
+        b"d",
+        b"ata: ",
         b"event",
         b"id",
         b"retry",
