@@ -98,6 +98,7 @@ static const unsigned char BOM[3] = {0xEF, 0xBB, 0xBF};
 typedef struct {
     PyObject_HEAD
     Py_ssize_t max;
+    char busy;                /* inside decode() or flush(): see not_reentrant() */
     PyObject *max_obj;        /* max_event_size as given, for the error message */
     PyObject *last_event_id;  /* public: str, set at each dispatch */
     PyObject *retry;          /* public: int or None, the stream's reconnection time */
@@ -208,50 +209,60 @@ event_type(Decoder *self)
     return text;
 }
 
-/* A blank line: dispatch the event, if its data buffer is not empty. */
+/* A blank line: dispatch the event, if its data buffer is not empty.
+ *
+ * Everything the event needs is taken from the decoder first, by calls that run no Python
+ * code, and the event state is reset; only then come the calls that can (an allocation may
+ * collect garbage and run finalizers, replacing last_event_id drops a caller's object). */
 static int
 dispatch(Decoder *self, PyObject **events, PyObject **now)
 {
-    Py_INCREF(self->id);
-    Py_SETREF(self->last_event_id, self->id);
+    PyObject *type = NULL, *data = NULL, *retry = NULL;
+    PyObject *id = self->id;
+    Py_INCREF(id);
     if (self->data.len) {
-        if (*now == NULL && (*now = now_value()) == NULL) {
-            return -1;
-        }
-        if (*events == NULL && (*events = PyList_New(0)) == NULL) {
-            return -1;
-        }
-        PyObject *event = EventType->tp_alloc(EventType, 5);
-        if (event == NULL) {
-            return -1;
-        }
         /* The data lines joined with LF: the buffer less its final LF. */
-        PyObject *type = event_type(self);
-        PyObject *data = type ? PyUnicode_DecodeUTF8(self->data.buf, self->data.len - 1,
-                                                     "replace")
-                              : NULL;
-        if (data == NULL) {
-            Py_XDECREF(type);
-            Py_DECREF(event);
-            return -1;
+        data = PyUnicode_DecodeUTF8(self->data.buf, self->data.len - 1, "replace");
+        type = data ? event_type(self) : NULL;
+        if (type == NULL) {
+            goto fail;
         }
-        PyObject *retry = self->retry_block ? self->retry_block : Py_None;
-        Py_INCREF(self->id);
+        retry = self->retry_block ? self->retry_block : Py_None;
         Py_INCREF(retry);
-        Py_INCREF(*now);
-        PyTuple_SET_ITEM(event, 0, type);
-        PyTuple_SET_ITEM(event, 1, data);
-        PyTuple_SET_ITEM(event, 2, self->id);
-        PyTuple_SET_ITEM(event, 3, retry);
-        PyTuple_SET_ITEM(event, 4, *now);
-        int failed = PyList_Append(*events, event);
-        Py_DECREF(event);
-        if (failed) {
-            return -1;
-        }
     }
     reset_event(self);
-    return 0;
+    Py_INCREF(id);
+    Py_SETREF(self->last_event_id, id);
+    if (data == NULL) {
+        Py_DECREF(id);
+        return 0;
+    }
+    if (*now == NULL && (*now = now_value()) == NULL) {
+        goto fail;
+    }
+    if (*events == NULL && (*events = PyList_New(0)) == NULL) {
+        goto fail;
+    }
+    PyObject *event = EventType->tp_alloc(EventType, 5);
+    if (event == NULL) {
+        goto fail;
+    }
+    Py_INCREF(*now);
+    PyTuple_SET_ITEM(event, 0, type);
+    PyTuple_SET_ITEM(event, 1, data);
+    PyTuple_SET_ITEM(event, 2, id);
+    PyTuple_SET_ITEM(event, 3, retry);
+    PyTuple_SET_ITEM(event, 4, *now);
+    int failed = PyList_Append(*events, event);
+    Py_DECREF(event);
+    return failed ? -1 : 0;
+
+fail:
+    Py_DECREF(id);
+    Py_XDECREF(type);
+    Py_XDECREF(data);
+    Py_XDECREF(retry);
+    return -1;
 }
 
 /* Interpret one complete line (no CR or LF in it). */
@@ -385,6 +396,19 @@ feed(Decoder *self, const char *p, Py_ssize_t n, PyObject **events, PyObject **n
     return 0;
 }
 
+/* A finalizer or a caller's object may run Python code in the middle of decode(); should that
+ * code call back into the same decoder, it is refused rather than allowed to change buffers
+ * that the outer call is reading. */
+static int
+not_reentrant(Decoder *self)
+{
+    if (self->busy) {
+        PyErr_SetString(PyExc_RuntimeError, "SSEDecoder: decode() or flush() called re-entrantly");
+        return -1;
+    }
+    return 0;
+}
+
 PyDoc_STRVAR(decode_doc,
 "decode($self, chunk, /)\n--\n\n"
 "Feed the next chunk of the body.\n\n"
@@ -399,7 +423,7 @@ static PyObject *
 Decoder_decode(Decoder *self, PyObject *arg)
 {
     Py_buffer view;
-    if (PyObject_GetBuffer(arg, &view, PyBUF_SIMPLE) < 0) {
+    if (not_reentrant(self) || PyObject_GetBuffer(arg, &view, PyBUF_SIMPLE) < 0) {
         return NULL;
     }
     if (view.len == 0) {
@@ -433,7 +457,9 @@ Decoder_decode(Decoder *self, PyObject *arg)
         }
     }
     if (!failed && (p < end || self->partial.len)) {
+        self->busy = 1;
         failed = feed(self, p, end - p, &events, &now);
+        self->busy = 0;
     }
     if (failed) {
         /* As the Python decoder: the event is dropped, with the rest of this chunk. */
@@ -462,6 +488,9 @@ PyDoc_STRVAR(flush_doc,
 static PyObject *
 Decoder_flush(Decoder *self, PyObject *Py_UNUSED(ignored))
 {
+    if (not_reentrant(self)) {
+        return NULL;
+    }
     /* A pending partial line, or BOM bytes still undecided, is an unterminated line. */
     int first = -1;
     if (self->partial.len) {
@@ -503,6 +532,9 @@ Decoder_init(Decoder *self, PyObject *args, PyObject *kwargs)
 {
     static char *keywords[] = {"max_event_size", NULL};
     PyObject *max_obj = NULL;
+    if (not_reentrant(self)) {
+        return -1;
+    }
     if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|O:SSEDecoder", keywords, &max_obj)) {
         return -1;
     }
@@ -560,16 +592,15 @@ Decoder_traverse(Decoder *self, visitproc visit, void *arg)
     return 0;
 }
 
+/* Only last_event_id and retry can hold a caller's object, so only they can close a cycle;
+ * they are reset to "" and None, never NULL, so that a cleared decoder stays usable. */
 static int
 Decoder_clear(Decoder *self)
 {
-    Py_CLEAR(self->max_obj);
-    Py_CLEAR(self->last_event_id);
-    Py_CLEAR(self->retry);
-    Py_CLEAR(self->id);
-    Py_CLEAR(self->retry_block);
-    Py_CLEAR(self->type_bytes);
-    Py_CLEAR(self->type_str);
+    Py_INCREF(Empty);
+    Py_XSETREF(self->last_event_id, Empty);
+    Py_INCREF(Py_None);
+    Py_XSETREF(self->retry, Py_None);
     return 0;
 }
 
@@ -578,7 +609,13 @@ Decoder_dealloc(Decoder *self)
 {
     /* A static type: a Python subclass's dealloc (subtype_dealloc) drops the type's reference. */
     PyObject_GC_UnTrack(self);
-    Decoder_clear(self);
+    Py_CLEAR(self->max_obj);
+    Py_CLEAR(self->last_event_id);
+    Py_CLEAR(self->retry);
+    Py_CLEAR(self->id);
+    Py_CLEAR(self->retry_block);
+    Py_CLEAR(self->type_bytes);
+    Py_CLEAR(self->type_str);
     buf_free(&self->partial);
     buf_free(&self->data);
     buf_free(&self->etype);

@@ -50,6 +50,9 @@ PIECES = st.sampled_from(
     [
         b"data",
         b"data: ",
+        b"\n\ndata: ",
+        b"d",
+        b"ata: ",
         b"event: ",
         b"id: ",
         b"retry: ",
@@ -146,6 +149,24 @@ def test_subclass_and_attributes() -> None:
         del d.retry  # but always there: repr and dispatch read them back
     assert repr(d) == "SSEDecoder(last_event_id='resume', retry=None)"
     assert repr(SSEDecoder()) == "SSEDecoder(last_event_id='', retry=None)"
+
+
+def test_reentrant_calls_are_refused() -> None:
+    d = SSEDecoder()
+    seen: list[str] = []
+
+    class Sneaky:
+        # Dropped while decode() replaces last_event_id: its finalizer calls back in.
+        def __del__(self) -> None:
+            try:
+                d.decode(b"data: inner\n\n")
+            except RuntimeError as e:
+                seen.append(str(e))
+
+    d.last_event_id = Sneaky()  # type: ignore[assignment]
+    assert d.decode(b"data: outer\n\n") == [ServerSentEvent(data="outer")]
+    assert seen == ["SSEDecoder: decode() or flush() called re-entrantly"]
+    assert d.decode(b"data: after\n\n") == [ServerSentEvent(data="after")]
 
 
 def test_memory_is_released_and_does_not_grow() -> None:
