@@ -24,7 +24,7 @@ A candidate's cost is the minimum per-event cost over its segments (the least di
 sample of identical work); the median of the per-segment ratios nbstream/floor, each from
 two adjacent measurements, is printed beside it as a check. With ``--callgrind`` the same
 loops run under ``valgrind --tool=callgrind`` on 2,000 events and the instruction counts
-(deterministic, independent of load) are printed as a second measurement.
+(repeatable to ~1 % between runs, independent of load) are printed as a second measurement.
 
 Streams: 100k OpenAI chat-completion chunks, with LF, CRLF (as sse-starlette writes) and
 multi-line ``data:`` (the JSON split over three lines), cut into 1 KiB chunks, 64 KiB chunks
@@ -306,7 +306,7 @@ def instructions(case: str, name: str) -> int:
 def callgrind() -> None:
     print(
         f"\ninstructions per event under valgrind --tool=callgrind ({CALLGRIND_EVENTS:,} events;"
-        " deterministic, independent of load)"
+        " repeatable to ~1 %, independent of load)"
     )
     head = f"{'stream':30} {'floor':>7} {'nbstream':>8} {'nb-py':>7} {'httpx-sse':>9}"
     print(head + f" {'openai':>7} {'nb/floor':>8} {'py/floor':>8} {'httpx-sse/nb':>12}")

@@ -24,7 +24,7 @@ Two implementations, one contract. :class:`PySSEDecoder` below is the reference.
 also compiles the same algorithm in C (``_sse_c.c``) wherever a C compiler is present, and
 :class:`SSEDecoder` is then that C decoder (a subclass carrying this module's documentation):
 decoding plus ``json.loads`` of a typical LLM stream costs about 1.1x the ``json.loads`` alone,
-against 1.15-1.55x in pure Python (benchmarks/README-sse.md). Without a compiler, or with the
+against 1.17-1.55x in pure Python (benchmarks/README-sse.md). Without a compiler, or with the
 environment variable ``NBSTREAM_PURE_PYTHON`` set, :class:`SSEDecoder` is :class:`PySSEDecoder`.
 The tests run against both and compare them call by call.
 """
