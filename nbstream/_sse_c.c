@@ -95,6 +95,8 @@ static PyObject *Monotonic;      /* time.monotonic */
 
 static const unsigned char BOM[3] = {0xEF, 0xBB, 0xBF};
 
+#define DEFAULT_MAX (16 * 1024 * 1024) /* nbstream._sse.DEFAULT_MAX_EVENT_SIZE */
+
 typedef struct {
     PyObject_HEAD
     Py_ssize_t max;
@@ -152,11 +154,9 @@ now_value(void)
 static void
 too_large(Decoder *self)
 {
-    PyObject *limit = PyObject_Format(self->max_obj, NULL);
-    PyObject *spec = limit ? PyUnicode_FromString(",") : NULL;
+    PyObject *spec = PyUnicode_FromString(",");
     PyObject *grouped = spec ? PyObject_Format(self->max_obj, spec) : NULL;
     Py_XDECREF(spec);
-    Py_XDECREF(limit);
     if (grouped == NULL) {
         return;
     }
@@ -327,6 +327,13 @@ line(Decoder *self, const char *p, Py_ssize_t n, PyObject **events, PyObject **n
     return 0;
 }
 
+static const char *
+find_cr(const char *p, const char *end)
+{
+    const char *cr = memchr(p, '\r', (size_t)(end - p));
+    return cr ? cr : end;
+}
+
 /* Feed bytes p[0:n], past any BOM. Returns 0, or -1 with an exception set. */
 static int
 feed(Decoder *self, const char *p, Py_ssize_t n, PyObject **events, PyObject **now)
@@ -339,16 +346,10 @@ feed(Decoder *self, const char *p, Py_ssize_t n, PyObject **events, PyObject **n
         }
     }
     /* Where the next CR is (or `end`): lines end at the first CR or LF, found with memchr. */
-    const char *next_cr = memchr(p, '\r', (size_t)(end - p));
-    if (next_cr == NULL) {
-        next_cr = end;
-    }
+    const char *next_cr = find_cr(p, end);
     while (p < end) {
         if (next_cr < p) {
-            next_cr = memchr(p, '\r', (size_t)(end - p));
-            if (next_cr == NULL) {
-                next_cr = end;
-            }
+            next_cr = find_cr(p, end);
         }
         const char *eol = memchr(p, '\n', (size_t)(next_cr - p));
         if (eol == NULL) {
@@ -505,25 +506,33 @@ Decoder_flush(Decoder *self, PyObject *Py_UNUSED(ignored))
     return PyList_New(0);
 }
 
+/* The state of a new decoder; max_obj is stolen. __init__ sets it again (as the Python
+ * decoder's does), and __new__ sets it first so that a subclass skipping __init__ still works. */
+static void
+start(Decoder *self, Py_ssize_t max, PyObject *max_obj)
+{
+    self->max = max;
+    Py_XSETREF(self->max_obj, max_obj);
+    self->ended_mid_event = 0;
+    Py_INCREF(Empty);
+    Py_XSETREF(self->last_event_id, Empty);
+    Py_INCREF(Empty);
+    Py_XSETREF(self->id, Empty);
+    Py_INCREF(Py_None);
+    Py_XSETREF(self->retry, Py_None);
+    reset_stream(self);
+}
+
 static PyObject *
 Decoder_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
 {
     Decoder *self = (Decoder *)type->tp_alloc(type, 0);
-    if (self == NULL) {
+    PyObject *max_obj = self ? PyLong_FromSsize_t(DEFAULT_MAX) : NULL;
+    if (max_obj == NULL) {
+        Py_XDECREF(self);
         return NULL;
     }
-    Py_INCREF(Empty);
-    self->last_event_id = Empty;
-    Py_INCREF(Empty);
-    self->id = Empty;
-    Py_INCREF(Py_None);
-    self->retry = Py_None;
-    self->max = PY_SSIZE_T_MAX;
-    self->max_obj = PyLong_FromSsize_t(PY_SSIZE_T_MAX);
-    if (self->max_obj == NULL) {
-        Py_DECREF(self);
-        return NULL;
-    }
+    start(self, DEFAULT_MAX, max_obj);
     return (PyObject *)self;
 }
 
@@ -538,7 +547,7 @@ Decoder_init(Decoder *self, PyObject *args, PyObject *kwargs)
     if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|O:SSEDecoder", keywords, &max_obj)) {
         return -1;
     }
-    Py_ssize_t max = 16 * 1024 * 1024;
+    Py_ssize_t max = DEFAULT_MAX;
     if (max_obj == NULL) {
         max_obj = PyLong_FromSsize_t(max);
         if (max_obj == NULL) {
@@ -568,16 +577,7 @@ Decoder_init(Decoder *self, PyObject *args, PyObject *kwargs)
             max = PY_SSIZE_T_MAX;
         }
     }
-    self->max = max;
-    Py_XSETREF(self->max_obj, max_obj);
-    self->ended_mid_event = 0;
-    Py_INCREF(Empty);
-    Py_SETREF(self->last_event_id, Empty);
-    Py_INCREF(Empty);
-    Py_SETREF(self->id, Empty);
-    Py_INCREF(Py_None);
-    Py_SETREF(self->retry, Py_None);
-    reset_stream(self);
+    start(self, max, max_obj);
     return 0;
 }
 

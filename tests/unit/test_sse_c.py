@@ -18,7 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from nbstream import EventTooLargeError, ServerSentEvent, SSEDecoder
-from nbstream._sse import PySSEDecoder, _sse_c
+from nbstream._sse import DEFAULT_MAX_EVENT_SIZE, PySSEDecoder, _sse_c
 
 pytestmark = pytest.mark.skipif(
     _sse_c is None and not os.environ.get("CI"), reason="the C accelerator is not built here"
@@ -124,6 +124,15 @@ def test_inputs_and_arguments() -> None:
     error = run(SSEDecoder, [b"data: " + b"x" * 2000 + b"\n"], max_event_size=1000)[0]
     assert error == (("too large", error[0][1], 1000), "", None)  # type: ignore[index]
     assert "grew past 1,000 bytes" in error[0][1]  # type: ignore[index]
+
+
+def test_default_limit_is_the_python_one() -> None:
+    # _sse_c.c repeats DEFAULT_MAX_EVENT_SIZE (it cannot import nbstream._sse, which imports it).
+    line = b"data: " + b"x" * DEFAULT_MAX_EVENT_SIZE + b"\n"
+    for impl in (SSEDecoder, PySSEDecoder):
+        with pytest.raises(EventTooLargeError) as info:
+            impl().decode(line)
+        assert info.value.limit == DEFAULT_MAX_EVENT_SIZE
 
 
 def test_events_are_server_sent_events_with_arrival_time() -> None:
