@@ -20,13 +20,18 @@ math/code block, except when what follows continues the construct:
 
 A boundary is decided only when enough of the next line is known (``1`` may become ``1. item``).
 Healing never touches the final render: the view renders the exact text once the stream ends.
+
+One block can grow very long (a 5,000-token paragraph, a 300-line code block, a long list), and
+re-sending it whole at every frame is quadratic. :func:`piece_cut` finds where such a block can be
+shown in two pieces while it streams (after a sentence, before a list item or quote line, between
+two lines of code); the view renders the whole block exactly once it settles.
 """
 
 from __future__ import annotations
 
 import re
 
-__all__ = ["heal", "settled_end"]
+__all__ = ["heal", "piece_cut", "settled_end"]
 
 _FENCE_OPEN = re.compile(r" {0,3}(`{3,}|~{3,})(.*)")
 _LIST_MARKER = re.compile(r"(?:[-+*]|\d{1,9}[.)])(?:[ \t]|$)")
@@ -160,6 +165,85 @@ def heal(tail: str) -> str:
         # and a held-back link often leaves "**bold and " behind.
         block = block.rstrip()
     return head + block + "".join(reversed(closers))
+
+
+_SENTENCE_END = re.compile(r"[.!?\u3002\uff01\uff1f][\"')\]\u201d\u2019]*[ \t]+(?=\S)")
+_QUOTE_OR_ITEM = re.compile(r"(?:>|(?:[-+*]|\d{1,9}[.)])[ \t])")
+
+
+def piece_cut(block: str, start: int, least: int) -> tuple[int, str] | None:
+    """Find where a long unsettled block can be cut into two pieces shown one above the other.
+
+    For display while streaming only: each piece is rendered on its own, so the cut must leave
+    two texts that each render like their part of the whole. Candidates, the latest one wins:
+
+    - inside an open code fence, at a line start (the second piece reopens the fence);
+    - before a line that starts a list item or continues a block quote;
+    - after a sentence of a paragraph line, where no inline construct (code span, emphasis,
+      math, link) is open and the next sentence cannot start a block.
+
+    Args:
+        block: The live tail: one unsettled block (no blank line outside a fence).
+        start: Where the current piece starts in ``block`` (an earlier cut, or 0).
+        least: The smallest piece worth cutting off (``cut - start >= least``).
+
+    Returns:
+        ``(cut, prefix)``: the second piece is ``prefix + block[cut:]`` (``prefix`` reopens a
+        fence, else ``""``), or ``None`` when the block cannot be cut sensibly (a table, a math
+        block, several blocks, a single unbroken sentence).
+    """
+    scan = _Scan(block, 0)
+    if scan.last_blank_end != 0 or scan.in_math:
+        return None
+    first_line = block[: block.find("\n")] if "\n" in block else block
+    if "|" in first_line:  # a table: its rows mean nothing without the header
+        return None
+    lowest = start + least
+    if scan.fence is not None:
+        opener_end = block.find("\n", scan.fence_line)
+        if opener_end == -1:
+            return None
+        cut = block.rfind("\n", max(lowest, opener_end + 1) - 1, len(block) - 1) + 1
+        if cut > opener_end + 1 and cut >= lowest:
+            return cut, block[scan.fence_line : opener_end + 1]
+        return None
+    best = -1
+    # Line cuts: a list item or quote line at column 0, outside any fence.
+    fence: tuple[str, int] | None = None
+    pos = 0
+    line_starts: list[int] = []
+    while pos < len(block):
+        nl = block.find("\n", pos)
+        line = block[pos:] if nl == -1 else block[pos:nl]
+        if fence is not None:
+            if nl != -1 and _fence_closes(line, *fence):
+                fence = None
+        else:
+            opened = _FENCE_OPEN.match(line)
+            if opened and not (opened.group(1)[0] == "`" and "`" in opened.group(2)):
+                fence = (opened.group(1)[0], len(opened.group(1)))
+            elif pos >= lowest and _QUOTE_OR_ITEM.match(line):
+                best = pos
+            line_starts.append(pos)
+        if nl == -1:
+            break
+        pos = nl + 1
+    # Sentence cuts in the last line, if it is plain paragraph text.
+    last = line_starts[-1] if line_starts else 0
+    line = block[last:]
+    if fence is None and line and line[0] not in " \t" and not _QUOTE_OR_ITEM.match(line):
+        for match in reversed(list(_SENTENCE_END.finditer(block, max(last, lowest - 1)))):
+            cut = match.end()
+            if cut <= best or cut < lowest:
+                break
+            rest = block[cut:]
+            if not rest[0].isalnum() or _LIST_MARKER.match(rest):
+                continue
+            held, stack = _inline_scan(block[start:cut])
+            if held == cut - start and not stack:
+                best = cut
+                break
+    return (best, "") if best > start else None
 
 
 def body_with_newline(text: str) -> str:

@@ -1,89 +1,136 @@
 """The frame scheduler: "redraw now?" for a growing answer. Pure, stdlib only.
 
 Like rich's ``Live``: accumulate, redraw at a bounded rate, always a final refresh (the final
-refresh is the caller's, and is never throttled). Three limits, all measured facts:
+refresh is the caller's, and is never throttled). The cost of a view is bounded by *rate*, not
+by a multiple of the answer:
 
 - the first frame is drawn at once (time to first token is what users judge);
-- then at most ``fps`` frames per second: jupyter_server drops iopub output above 1000
-  messages/s and a flooded frontend silently loses messages (FACTS.md, "Iopub traffic");
-- adaptive on cost: the drawing may use at most ``cpu_share`` of the kernel's time (the interval
-  stretches when rendering gets slow), and every byte sent is charged against a budget of
-  ``budget_ratio`` times the answer's length plus an ``allowance`` that fades as the answer grows
-  (``allowance * fade / (fade + length)``). A long live tail costs more per frame, so it is
-  redrawn less often; short answers stay at full frame rate, and long ones stay below 3 times
-  their size (a fixed 6000-byte allowance made a 5k-token answer cost 3.08 times; this one adds 0.025 times).
-- the caller passes a ``reserve``: the bytes it will still have to send in any case (the exact
-  final form of the unsettled tail), so a frame is drawn only if the end still fits the budget.
+- then at most one frame per ``interval`` (1/5 s): every word is on screen within about that
+  long after it arrived, at any pace;
+- every view may send at most ``byte_rate`` bytes and ``message_rate`` messages per second
+  (token buckets holding one second's worth, so a burst is fine and a sustained flood is not),
+  and all views in a process share one more pair of buckets: jupyter_server drops output above
+  1000 iopub messages/s and 1 MB/s per kernel, and a flooded frontend silently loses messages
+  (FACTS.md, "Iopub traffic");
+- the interval stretches when drawing gets slow, so that drawing takes at most ``cpu_share`` of
+  the kernel's time.
+
+A byte budget proportional to the answer (what this replaced) froze long paragraphs: once the
+live block was most of the answer, its redraw never fitted, so it waited until the block ended.
 """
 
 from __future__ import annotations
 
-__all__ = ["Throttle"]
+__all__ = ["Bucket", "Throttle"]
+
+
+class Bucket:
+    """A token bucket: at most ``rate`` units per second on average, bursts up to ``capacity``.
+
+    Args:
+        rate: Units refilled per second.
+        capacity: The most the bucket holds (the largest burst); default one second's worth.
+    """
+
+    __slots__ = ("_at", "capacity", "level", "rate")
+
+    def __init__(self, rate: float, capacity: float | None = None) -> None:
+        self.rate = rate
+        self.capacity = rate if capacity is None else capacity
+        self.level = self.capacity
+        self._at: float | None = None
+
+    def _refill(self, now: float) -> None:
+        if self._at is not None and now > self._at:
+            self.level = min(self.capacity, self.level + (now - self._at) * self.rate)
+        if self._at is None or now > self._at:
+            self._at = now
+
+    def take(self, amount: float, now: float) -> None:
+        """Spend ``amount`` units at ``now`` (the level may go negative: a debt paid by waiting)."""
+        self._refill(now)
+        self.level -= amount
+
+    def wait(self, now: float) -> float:
+        """Seconds until the bucket is out of debt (``0.0`` when it is not in debt)."""
+        self._refill(now)
+        return 0.0 if self.level >= 0 else -self.level / self.rate
 
 
 class Throttle:
-    """Decide when to draw the next frame.
+    """Decide when to draw the next frame of one view.
 
     Args:
-        fps: Highest frame rate.
-        budget_ratio: Bytes that may be sent per character of answer, everything counted.
-        allowance: Bytes that may be sent beyond the ratio at the start (keeps short answers
-            smooth).
-        fade: Answer length (characters) at which the allowance has halved.
+        fps: Highest frame rate while text arrives (the interval is its inverse).
+        byte_rate: Bytes per second this view may send, on average.
+        message_rate: Messages per second this view may send, on average.
         cpu_share: Largest share of the kernel's time that drawing may take.
         max_interval: The longest the CPU rule may stretch the interval to.
+        shared: Buckets shared by every view of the process (bytes, messages), charged too.
     """
 
     def __init__(
         self,
         *,
-        fps: float = 15.0,
-        budget_ratio: float = 2.9,
-        allowance: int = 10000,
-        fade: int = 4000,
-        cpu_share: float = 0.2,
-        max_interval: float = 1.0,
+        fps: float = 5.0,
+        byte_rate: float = 100_000,
+        message_rate: float = 20.0,
+        cpu_share: float = 0.25,
+        max_interval: float = 0.5,
+        shared: tuple[Bucket, Bucket] | None = None,
     ) -> None:
         self.base_interval = 1.0 / fps
         self.interval = self.base_interval
-        self.budget_ratio = budget_ratio
-        self.allowance = allowance
-        self.fade = fade
         self.cpu_share = cpu_share
         self.max_interval = max_interval
+        self.bytes = Bucket(byte_rate)
+        self.messages = Bucket(message_rate)
+        self.shared = shared
         self.last: float | None = None
-        self.spent = 0
+        self.sent = 0
+        self.sent_messages = 0
         self.frames = 0
 
-    def budget(self, content: int) -> float:
-        """Bytes that may have been sent in all for an answer of ``content`` characters."""
-        return self.budget_ratio * content + self.allowance * self.fade / (self.fade + content)
+    def _buckets(self) -> tuple[Bucket, ...]:
+        return (self.bytes, self.messages, *(self.shared or ()))
 
-    def due(self, now: float) -> bool:
-        """Tell whether enough time passed since the last frame (always for the first one).
+    def next_at(self, now: float) -> float:
+        """The earliest time the next frame may be drawn (``now`` for the first one).
 
         Args:
             now: The monotonic clock.
         """
-        return self.last is None or now - self.last >= self.interval
+        debt = max(bucket.wait(now) for bucket in self._buckets())
+        if self.last is None:
+            return now + debt
+        return max(self.last + self.interval, now + debt)
 
-    def affordable(self, cost: float, content: int, reserve: float = 0) -> bool:
-        """Tell whether a frame of ``cost`` bytes fits the byte budget.
-
-        Args:
-            cost: Bytes the frame would send.
-            content: Characters of answer (and reasoning) so far.
-            reserve: Bytes that will be sent later whatever happens (not charged yet).
-        """
-        return self.spent + cost + reserve <= self.budget(content)
-
-    def charge(self, cost: int) -> None:
-        """Count bytes that were sent, whatever sent them (settled blocks, status, final).
+    def due(self, now: float) -> bool:
+        """Tell whether a frame may be drawn at ``now``.
 
         Args:
-            cost: Bytes sent.
+            now: The monotonic clock.
         """
-        self.spent += cost
+        return self.next_at(now) <= now
+
+    def charge(self, nbytes: int, messages: int, now: float) -> None:
+        """Count what was sent, whatever sent it (frames, status line, final render).
+
+        Args:
+            nbytes: Bytes of content sent.
+            messages: Messages sent.
+            now: The monotonic clock.
+        """
+        if not messages:
+            return
+        self.sent += nbytes
+        self.sent_messages += messages
+        for byte_bucket, message_bucket in (
+            (self.bytes, self.messages),
+            *([self.shared] if self.shared else []),
+        ):
+            byte_bucket.take(nbytes, now)
+            message_bucket.take(messages, now)
 
     def drew(self, now: float, cpu_seconds: float) -> None:
         """Record a drawn frame and adapt the interval to its cost.

@@ -27,17 +27,22 @@ from ._deltas import Delta, ReasoningDelta, TextDelta
 from ._render import Renderer
 from ._reply import Reply
 from ._stream import DeltaStream
-from ._throttle import Throttle
+from ._throttle import Bucket, Throttle
 from ._view_output import Mode, Surface, in_kernel
 from ._view_paint import Painter
 from ._view_status import Progress, provenance, status_line
 
 __all__ = ["StreamView", "show_stream"]
 
-# The ticker wakes the loop this often: it flushes a throttled frame when deltas pause, and a
-# kernel interrupt only lands at a loop wake-up (FACTS.md: a 100 ms ticker → under 55 ms).
-_TICK_S = 0.05
-_STATUS_INTERVAL_S = 1.0  # status-line refresh while streaming (bytes count against the budget)
+# The ticker wakes the loop this often: a kernel interrupt only lands at a loop wake-up (FACTS.md:
+# a 100 ms ticker → under 55 ms), and it refreshes the status line. Frames have their own timer.
+_TICK_S = 0.1
+_STATUS_INTERVAL_S = 1.0  # status-line refresh while streaming
+
+# Every view of the process shares these limits on top of its own: half of what jupyter_server
+# accepts from one kernel before it drops output (1000 iopub messages/s, 1 MB/s), whatever the
+# number of views streaming at once.
+_KERNEL_LIMITS = (Bucket(500_000), Bucket(500.0))
 
 
 class StreamView:
@@ -50,7 +55,8 @@ class StreamView:
         format: The wire format's name, for provenance.
         notice: A line shown with the status (``"demo backend, not a language model"``).
         allow_remote_images: Show remote images instead of links to them.
-        fps: Highest frame rate while streaming.
+        fps: Highest frame rate while text arrives: every word is on screen within about
+            ``1/fps`` seconds of its arrival.
         controls: Show the Cancel button and live status line (widgets).
     """
 
@@ -62,11 +68,12 @@ class StreamView:
         format: str = "",
         notice: str | None = None,
         allow_remote_images: bool = False,
-        fps: float = 15.0,
+        fps: float = 5.0,
         controls: bool = True,
     ) -> None:
         self.model, self.endpoint, self.format, self.notice = model, endpoint, format, notice
-        self.painter = Painter(Renderer(allow_remote_images=allow_remote_images), Throttle(fps=fps))
+        throttle = Throttle(fps=fps, shared=_KERNEL_LIMITS)
+        self.painter = Painter(Renderer(allow_remote_images=allow_remote_images), throttle)
         self.reply: Reply | None = None
         self._controls_wanted = controls
         self._surface: Surface | None = None
@@ -78,6 +85,7 @@ class StreamView:
         self._ended = False
         self._progress = Progress.now()
         self._status_at = 0.0
+        self._timer: asyncio.TimerHandle | None = None
 
     @property
     def messages(self) -> int:
@@ -161,6 +169,8 @@ class StreamView:
                 raise  # after the final render in `finally`
         finally:
             ticker.cancel()
+            if self._timer is not None:
+                self._timer.cancel()
             reply = stream.reply
             if interrupted and reply.status == "cancelled":
                 reply = dataclasses.replace(reply, error="interrupted")
@@ -190,30 +200,57 @@ class StreamView:
             surface.write(text)
             return
         self.painter.add_text(text)
-        self._draw(surface)
+        self._paint(surface)
+        if surface.live:  # after the frame: the first token replaces the spinner at once
+            self._refresh_status(surface)
 
     def _on_reasoning(self, text: str) -> None:
         surface = self._out
         if surface.mode != "text":
             self.painter.add_reasoning(text)
-            self._draw(surface)
+            self._paint(surface)
+
+    def _paint(self, surface: Surface) -> None:
+        """Draw a frame if one is due, else make sure a timer draws it when it is."""
+        if self._ended:
+            return
+        now = time.monotonic()
+        at = self.painter.next_frame_at(now)
+        if at is None:
+            return
+        if at <= now:
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+            surface.apply(self.painter.frame(now))
+            at = self.painter.next_frame_at(now)  # still dirty: the rate limits said wait
+            if at is None:
+                return
+        if self._timer is None and self._loop is not None:
+            # Scheduled, not polled: the frame is drawn when due even if no delta arrives then.
+            self._timer = self._loop.call_at(at, self._on_timer, surface)
+
+    def _on_timer(self, surface: Surface) -> None:
+        self._timer = None
+        # A loop callback must not raise (the loop would only log it); the final render shows all.
+        with contextlib.suppress(Exception):
+            self._paint(surface)
 
     async def _ticker(self) -> None:
         surface = self._out
         while True:
             await asyncio.sleep(_TICK_S)
-            # The wake-up itself is what lets an interrupt land, so it runs in text mode too;
-            # only a rendered view has frames to flush.
-            if surface.mode != "text":
-                self._draw(surface)
+            # The wake-up itself is what lets an interrupt land, so it runs in text mode too.
+            if surface.mode != "text" and surface.live:
+                self._refresh_status(surface)
 
-    def _draw(self, surface: Surface) -> None:
+    def _refresh_status(self, surface: Surface) -> None:
+        """The live status line: a spinner at 4 frames/s before the first token, then 1/s.
+
+        Its own schedule, never the answer's: it is charged to the view's rate limits, but a
+        frame of the answer never waits for it.
+        """
         now = time.monotonic()
-        surface.apply(self.painter.frame(now))
-        if not surface.live:
-            return
-        # A spinner at 4 frames/s before the first token; then once a second (and at once
-        # when the first token arrives: the spinner must not outlive it).
         first = self._progress.first
         interval = 0.25 if first is None else _STATUS_INTERVAL_S
         if now - self._status_at < interval and self._status_at > (first or 0):
@@ -221,8 +258,8 @@ class StreamView:
         self._status_at = now
         self._progress.tick += 1
         value = self._live_status()
-        self.painter.throttle.charge(len(value.encode()))
         surface.status(value)
+        self.painter.throttle.charge(len(value.encode()), 1, now)
 
     # -- cancelling ------------------------------------------------------------------------------
 
@@ -268,7 +305,7 @@ class StreamView:
             surface.apply(self.painter.finish())
         line = status_line(reply, self.notice)
         sent = surface.finish(line, {"nbstream": provenance(reply)}, self.painter)
-        self.painter.throttle.charge(sent)
+        self.painter.throttle.charge(sent, 1, time.monotonic())
 
 
 async def show_stream(stream: DeltaStream, job: Any) -> Reply:

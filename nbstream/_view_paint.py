@@ -13,6 +13,13 @@ them. The shape of the output, top to bottom:
   frontend shows only the richest mimetype; the plain copy comes once, when it settles). When
   the tail's first block settles, the tail's display becomes that segment and a new display is
   opened below it for the new tail, so the order on the page stays the order of the text.
+- a block longer than :data:`PIECE_CHARS` (a giant paragraph, a long code block or list) is
+  shown in pieces while it grows, one display each, cut where the markdown allows; only the last
+  piece is re-sent per frame. When the block settles, its first piece's display gets the whole
+  block, exactly, and the other pieces' displays are emptied.
+
+How often frames are drawn, and how many bytes and messages a view may send per second, is the
+:class:`~nbstream._throttle.Throttle`'s decision.
 
 The final render is exact: the last tail is rendered without healing, and when the answer
 defines link references, segments that render differently with all definitions known are
@@ -29,13 +36,13 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from ._markdown import heal, settled_end
+from ._markdown import heal, piece_cut, settled_end
 from ._render import Renderer
 from ._throttle import Throttle
 from ._view_status import provenance, status_line
 
 # status_line and provenance live in _view_status; re-exported for the chat layer.
-__all__ = ["Op", "Painter", "provenance", "status_line"]
+__all__ = ["PIECE_CHARS", "Op", "Painter", "provenance", "status_line"]
 
 _PREVIEW_CHARS = 160
 
@@ -70,20 +77,38 @@ class _Segment:
     html: str
 
 
-# The final reasoning display: HTML and plain text of the whole reasoning (~2.2 bytes per char).
-_REASONING_RESERVE = 2.4
+#: A live piece longer than this (characters) is cut in two where the markdown allows it
+#: (:func:`~nbstream._markdown.piece_cut`), so that a frame re-sends at most about this much.
+PIECE_CHARS = 2000
+
+# What a piece's display is set to when its block settles into the first piece's display.
+_EMPTY = {"text/markdown": "", "text/plain": ""}
+
+
+def _common_prefix(a: str, b: str) -> int:
+    n = min(len(a), len(b))
+    if a[:n] == b[:n]:
+        return n
+    lo, hi = 0, n  # a[:lo] == b[:lo], a[:hi] != b[:hi]
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if a[:mid] == b[:mid]:
+            lo = mid
+        else:
+            hi = mid
+    return lo
 
 
 class Painter:
-    """Turn a growing answer into display operations, incrementally and within a byte budget.
+    """Turn a growing answer into display operations, incrementally and at a bounded rate.
 
-    The cost of a frame is bounded by the live tail, never by the answer: settled text is kept
-    as a list of chunks and only the tail (the text after the last settled boundary) is scanned,
-    healed and rendered.
+    The cost of a frame is bounded by the live piece, never by the answer: settled text is kept
+    as a list of chunks and only the tail (the text after the last settled boundary) is scanned;
+    only its last piece (at most about :data:`PIECE_CHARS`) is healed, rendered and re-sent.
 
     Args:
         renderer: The sanitizing markdown renderer.
-        throttle: The frame scheduler (it is charged for every byte).
+        throttle: The frame scheduler (it is charged for every byte and message).
     """
 
     def __init__(self, renderer: Renderer | None = None, throttle: Throttle | None = None) -> None:
@@ -100,10 +125,15 @@ class Painter:
         self._env: dict[str, Any] = {}
         self._tail_id: str | None = None
         self._tail_sent: str | None = None
+        # The unsettled block shown in pieces: the displays of the pieces above the live one,
+        # where the live piece starts in the tail, and the fence line it reopens (if any).
+        self._pieces: list[str] = []
+        self._live_start = 0
+        self._live_prefix = ""
         self._reasoning_id: str | None = None
         self._reasoning_sent: str | None = None
-        self._html_ratio = 1.0  # HTML bytes per markdown byte of the last rendered tail
         self.dirty = False
+        self.shown = 0
         self.ops_sent = 0
         self.cpu = 0.0
 
@@ -114,7 +144,7 @@ class Painter:
 
     @property
     def content_length(self) -> int:
-        """Characters of answer and reasoning so far (the byte budget grows with it)."""
+        """Characters of answer and reasoning so far."""
         return self._length + self._reasoning_len
 
     @property
@@ -143,6 +173,14 @@ class Painter:
             self._parts.clear()
         return self._tail
 
+    def next_frame_at(self, now: float) -> float | None:
+        """When the next frame is due: ``None`` when nothing new waits to be shown.
+
+        Args:
+            now: The monotonic clock.
+        """
+        return self.throttle.next_at(now) if self.dirty else None
+
     def frame(self, now: float) -> list[Op]:
         """Return the operations of the next frame, or none when it is not time yet.
 
@@ -156,50 +194,34 @@ class Painter:
             return []
         cpu0 = time.process_time()
         ops = self._settle(settled_end(self._live()))
-        content = self.content_length
-        reserve = 0.0
-        if self._reasoning:
-            reserve = _REASONING_RESERVE * self._reasoning_len
-            if not self._length:
-                preview = " ".join(
-                    "".join(self._reasoning[-_PREVIEW_CHARS:])[-_PREVIEW_CHARS * 2 :].split()
-                )
-                body = html.escape(preview[-_PREVIEW_CHARS:])
-                bundle = {"text/markdown": f"<p><em>Thinking…</em> {body}</p>\n"}
-                ops += self._send_reasoning(bundle, content, reserve, final=False)
-        self._charge(ops)
-        tail = self._tail
-        tail_bytes = len(tail.encode())
-        blocked = False
-        # A frame costs the tail's HTML, and its final form (HTML and plain text) is reserved:
-        # estimated from the last render, so that a frame the budget cannot pay for is not
-        # rendered at all (rendering first and refusing after made long answers render more
-        # per token: 4.55 times the markdown for 4 times the tokens).
-        estimate = (2 * self._html_ratio + 1) * tail_bytes
-        if not self.throttle.affordable(estimate, content, reserve):
-            blocked = bool(tail.strip())
-        else:
-            healed = self.renderer.render(heal(tail), self._env_copy())
-            if tail_bytes:
-                self._html_ratio = len(healed.encode()) / tail_bytes
-            if healed != (self._tail_sent or ""):
-                op = self._tail_op({"text/markdown": healed})
-                # Drawn only if the tail's exact final form (HTML and plain text) still fits.
-                final_form = len(healed.encode()) + tail_bytes
-                blocked = not self.throttle.affordable(op.size, content, reserve + final_form)
-                if not blocked:
-                    self._tail_sent = healed
-                    self._tail_id = op.display_id
-                    self._charge([op])
-                    ops.append(op)
-        self.dirty = blocked  # over budget: try again on a later tick, when more text earned it
+        if self._reasoning and not self._length:
+            preview = " ".join(
+                "".join(self._reasoning[-_PREVIEW_CHARS:])[-_PREVIEW_CHARS * 2 :].split()
+            )
+            body = html.escape(preview[-_PREVIEW_CHARS:])
+            ops += self._send_reasoning({"text/markdown": f"<p><em>Thinking…</em> {body}</p>\n"})
+        ops += self._cut_pieces()
+        live = self._tail[self._live_start :]
+        healed = heal(self._live_prefix + live)
+        rendered = self.renderer.render(healed, self._env_copy())
+        if rendered != (self._tail_sent or ""):
+            op = self._tail_op({"text/markdown": rendered})
+            self._tail_sent, self._tail_id = rendered, op.display_id
+            ops.append(op)
+        shown = _common_prefix(healed[len(self._live_prefix) :], live) if live.strip() else 0
+        self.shown = self.settled + self._live_start + shown
+        self._charge(ops, now)
+        self.dirty = False
         self.throttle.drew(now, time.process_time() - cpu0)
         return ops
 
-    def finish(self) -> list[Op]:
+    def finish(self, now: float | None = None) -> list[Op]:
         """Return the final operations: the exact rest of the answer and the whole reasoning.
 
         Never throttled. Call once, when the stream has ended however it ended.
+
+        Args:
+            now: The monotonic clock (default: read it), for the throttle's accounting.
         """
         cpu0 = time.process_time()
         ops: list[Op] = []
@@ -212,7 +234,7 @@ class Painter:
                 "text/markdown": f"<details>\n{summary}{inner}</details>\n",
                 "text/plain": f"Reasoning:\n{reasoning}",
             }
-            ops += self._send_reasoning(bundle, self.content_length, 0.0, final=True)
+            ops += self._send_reasoning(bundle)
         # The shown tail (if any) becomes the last segment, rendered exactly. It cannot be blank:
         # a tail is shown only once it renders to something, and it only grows until it settles,
         # so no empty output is ever left behind.
@@ -226,7 +248,8 @@ class Painter:
                     seg.html = again
                     ops.append(Op(seg.display_id, self._final_bundle(seg), update=True))
         self.dirty = False
-        self._charge(ops)
+        self.shown = self.settled
+        self._charge(ops, time.monotonic() if now is None else now)
         self.cpu += time.process_time() - cpu0
         return ops
 
@@ -242,39 +265,59 @@ class Painter:
         self._tail = self._tail[cut:]
         self.settled += cut
         seg_html = self.renderer.render(done, self._env)
-        if self._tail_id is not None:
+        ops: list[Op] = []
+        if self._pieces:
+            # A block shown in pieces settles into its first piece's display, exactly; the
+            # other pieces and the live piece are emptied (their text is in the segment now).
+            first, *others = self._pieces
+            seg = _Segment(first, done, seg_html)
+            ops.append(Op(first, self._final_bundle(seg), update=True))
+            rest = [*others, *([self._tail_id] if self._tail_id is not None else [])]
+            ops += [Op(display_id, dict(_EMPTY), update=True) for display_id in rest]
+            self._pieces, self._live_start, self._live_prefix = [], 0, ""
+        elif self._tail_id is not None:
             seg = _Segment(self._tail_id, done, seg_html)
-            op = Op(seg.display_id, self._final_bundle(seg), update=True)
+            ops.append(Op(seg.display_id, self._final_bundle(seg), update=True))
         else:
             seg = _Segment(next(self._ids), done, seg_html)
-            op = Op(seg.display_id, self._final_bundle(seg))
+            ops.append(Op(seg.display_id, self._final_bundle(seg)))
         self.segments.append(seg)
         self._tail_id, self._tail_sent = None, None
-        return [op]
+        return ops
+
+    def _cut_pieces(self) -> list[Op]:
+        """Freeze the live piece's head while the live piece is longer than PIECE_CHARS."""
+        ops: list[Op] = []
+        while len(self._tail) - self._live_start > PIECE_CHARS:
+            found = piece_cut(self._tail, self._live_start, PIECE_CHARS // 2)
+            if found is None:
+                break
+            cut, prefix = found
+            head = heal(self._live_prefix + self._tail[self._live_start : cut])
+            op = self._tail_op({"text/markdown": self.renderer.render(head, self._env_copy())})
+            ops.append(op)
+            self._pieces.append(op.display_id)
+            self._tail_id, self._tail_sent = None, None
+            self._live_start, self._live_prefix = cut, prefix
+        return ops
 
     def _tail_op(self, bundle: dict[str, str]) -> Op:
         if self._tail_id is None:
             return Op(next(self._ids), bundle)
         return Op(self._tail_id, bundle, update=True)
 
-    def _send_reasoning(
-        self, bundle: dict[str, str], content: int, reserve: float, *, final: bool
-    ) -> list[Op]:
+    def _send_reasoning(self, bundle: dict[str, str]) -> list[Op]:
         if bundle["text/markdown"] == self._reasoning_sent:
             return []
         update = self._reasoning_id is not None
         display_id = self._reasoning_id or next(self._ids)
-        op = Op(display_id, bundle, update=update)
-        if not final and update and not self.throttle.affordable(op.size, content, reserve):
-            return []
         self._reasoning_id, self._reasoning_sent = display_id, bundle["text/markdown"]
-        return [op]
+        return [Op(display_id, bundle, update=update)]
 
     def _env_copy(self) -> dict[str, Any]:
         refs = self._env.get("references")
         return {"references": dict(refs)} if refs else {}
 
-    def _charge(self, ops: list[Op]) -> None:
-        for op in ops:
-            self.throttle.charge(op.size)
+    def _charge(self, ops: list[Op], now: float) -> None:
+        self.throttle.charge(sum(op.size for op in ops), len(ops), now)
         self.ops_sent += len(ops)

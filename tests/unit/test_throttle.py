@@ -1,16 +1,19 @@
-"""The frame scheduler (nbstream._throttle)."""
+"""The frame scheduler (nbstream._throttle): frames by interval, cost bounded by rate."""
 
 from __future__ import annotations
 
-from nbstream._throttle import Throttle
+import pytest
+
+from nbstream._throttle import Bucket, Throttle
 
 
-def test_first_frame_is_due_at_once_then_at_the_frame_rate() -> None:
-    t = Throttle(fps=10)
+def test_first_frame_is_due_at_once_then_one_per_interval() -> None:
+    t = Throttle(fps=5)
     assert t.due(100.0)
     t.drew(100.0, cpu_seconds=0.0)
-    assert not t.due(100.05)
-    assert t.due(100.11)
+    assert not t.due(100.1)
+    assert t.next_at(100.1) == pytest.approx(100.2)
+    assert t.due(100.2)
 
 
 def test_interval_stretches_when_drawing_is_slow_and_recovers() -> None:
@@ -24,19 +27,53 @@ def test_interval_stretches_when_drawing_is_slow_and_recovers() -> None:
     assert t.interval == 0.05
 
 
-def test_byte_budget_grows_with_the_answer() -> None:
-    t = Throttle(budget_ratio=3.0, allowance=100, fade=10**9)  # a non-fading allowance
-    assert t.affordable(100, content=0)
-    t.charge(100)
-    assert not t.affordable(31, content=10)
-    assert t.affordable(29, content=10)
-    assert not t.affordable(29, content=10, reserve=2)  # bytes owed later count too
+def test_a_bucket_allows_a_burst_then_the_rate() -> None:
+    b = Bucket(100.0)  # 100 units/s, one second's worth of burst
+    b.take(100, now=0.0)
+    assert b.wait(0.0) == 0.0
+    b.take(50, now=0.0)
+    assert b.wait(0.0) == pytest.approx(0.5)  # 50 in debt at 100/s
+    assert b.wait(0.5) == 0.0
+    assert b.wait(10.0) == 0.0
+    assert b.level == 100  # refilled to capacity, never beyond
 
 
-def test_allowance_fades_so_long_answers_stay_within_the_ratio() -> None:
-    t = Throttle()  # the defaults: 2.9 bytes per character, 10,000 bytes fading at 4,000 chars
-    assert t.budget(0) == 10_000  # the first frames of any answer are affordable at once
-    assert t.budget(4000) == 2.9 * 4000 + 5000
-    # From a 5k-token answer (~38k characters) on, the whole budget is below 3 times it.
-    for content in (38_000, 75_000, 150_000, 300_000):
-        assert t.budget(content) < 2.93 * content
+def test_bytes_sent_beyond_the_rate_delay_the_next_frame() -> None:
+    t = Throttle(fps=10, byte_rate=10_000)
+    t.charge(30_000, 1, now=0.0)  # 20 kB over the one-second burst: 2 s of debt
+    t.drew(0.0, cpu_seconds=0.0)
+    assert t.next_at(0.0) == pytest.approx(2.0)
+    assert not t.due(1.9)
+    assert t.due(2.0)
+
+
+def test_messages_are_bounded_per_second_whatever_their_size() -> None:
+    t = Throttle(fps=1000, message_rate=20)
+    now, frames = 0.0, 0
+    while now < 10.0:
+        if t.due(now):
+            t.charge(10, 1, now)
+            t.drew(now, 0.0)
+            frames += 1
+        now += 0.001
+    assert frames <= 20 + 20 * 10  # the burst, then 20 per second
+    assert frames >= 20 * 10
+
+
+def test_views_share_the_process_limits() -> None:
+    shared = (Bucket(1_000), Bucket(10.0))
+    a, b = Throttle(shared=shared), Throttle(shared=shared)
+    a.charge(900, 1, now=0.0)
+    assert b.due(0.0)
+    b.charge(600, 1, now=0.0)  # together 1,500 bytes: 500 over the shared second
+    assert not a.due(0.0)
+    assert not b.due(0.0)
+    assert a.next_at(0.0) == pytest.approx(0.5)
+
+
+def test_the_status_and_the_final_render_are_counted_too() -> None:
+    t = Throttle()
+    t.charge(120, 1, now=0.0)
+    t.charge(0, 0, now=0.0)  # nothing sent: nothing counted
+    t.charge(3000, 2, now=0.5)
+    assert (t.sent, t.sent_messages) == (3120, 3)
