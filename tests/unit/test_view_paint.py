@@ -196,7 +196,9 @@ def test_a_long_code_block_streams_in_pieces_each_a_code_block() -> None:
         pieces.add_text(tok)
         now += 1.0  # a frame for every token, whatever the limits
         live.apply(pieces.frame(now))
-    code_blocks = [d["text/markdown"] for d in live.outputs.values() if "<pre>" in d["text/markdown"]]
+    code_blocks = [
+        d["text/markdown"] for d in live.outputs.values() if "<pre>" in d["text/markdown"]
+    ]
     assert len(code_blocks) >= 3
     for block in code_blocks:  # each piece is a whole, highlighted-language code block
         assert block.startswith('<pre><code class="language-python">')
