@@ -168,6 +168,8 @@ def heal(tail: str) -> str:
 
 
 _SENTENCE_END = re.compile(r"[.!?\u3002\uff01\uff1f][\"')\]\u201d\u2019]*[ \t]+(?=\S)")
+_WORD_GAP = re.compile(r"[ \t]+(?=\w)")
+_MAX_TRIES = 32  # candidate cuts checked for open inline markup, latest first
 _QUOTE_OR_ITEM = re.compile(r"(?:>|(?:[-+*]|\d{1,9}[.)])[ \t])")
 
 
@@ -179,8 +181,8 @@ def piece_cut(block: str, start: int, least: int) -> tuple[int, str] | None:
 
     - inside an open code fence, at a line start (the second piece reopens the fence);
     - before a line that starts a list item or continues a block quote;
-    - after a sentence of a paragraph line, where no inline construct (code span, emphasis,
-      math, link) is open and the next sentence cannot start a block.
+    - after a sentence of a paragraph line (else between two words), where no inline construct
+      (code span, emphasis, math, link) is open and what follows cannot start a block.
 
     Args:
         block: The live tail: one unsettled block (no blank line outside a fence).
@@ -232,16 +234,22 @@ def piece_cut(block: str, start: int, least: int) -> tuple[int, str] | None:
     last = line_starts[-1] if line_starts else 0
     line = block[last:]
     if fence is None and line and line[0] not in " \t" and not _QUOTE_OR_ITEM.match(line):
-        for match in reversed(list(_SENTENCE_END.finditer(block, max(last, lowest - 1)))):
-            cut = match.end()
-            if cut <= best or cut < lowest:
-                break
-            rest = block[cut:]
-            if not rest[0].isalnum() or _LIST_MARKER.match(rest):
-                continue
-            held, stack = _inline_scan(block[start:cut])
-            if held == cut - start and not stack:
-                best = cut
+        # After a sentence if there is one, else between two words (an answer with no full stop).
+        for pattern in (_SENTENCE_END, _WORD_GAP):
+            tries = 0
+            for match in reversed(list(pattern.finditer(block, max(last, lowest - 1)))):
+                cut = match.end()
+                tries += 1
+                if cut <= best or cut < lowest or tries > _MAX_TRIES:
+                    break
+                rest = block[cut:]
+                if not rest[0].isalnum() or _LIST_MARKER.match(rest):
+                    continue
+                held, stack = _inline_scan(block[start:cut])
+                if held == cut - start and not stack:
+                    best = cut
+                    break
+            if best > start:
                 break
     return (best, "") if best > start else None
 

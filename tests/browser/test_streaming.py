@@ -4,6 +4,7 @@ Cancel stops it at once, and a long fast answer leaves the page responsive and e
 
 from __future__ import annotations
 
+import itertools
 import re
 import time
 
@@ -64,6 +65,73 @@ def test_answer_grows_renders_and_counts_tokens(
     nb.screenshot("1-done")
     record = record_for(backend, cell, outcome="finished")
     assert record.tokens_sent == tokens
+
+
+# -- 1b. never frozen: a slow single paragraph grows at every read (issue 18) ----------------
+
+# Reads the rendered answer's length every 250 ms on the page's own clock (status line left out).
+_SAMPLE_LENGTH = """cell => {
+    const state = { reads: [] };
+    window.__reads = state;
+    const status = /^\\s*(✓ done|■ cancelled|✗ failed|… truncated)/;
+    state.timer = setInterval(() => {
+        let n = 0;
+        cell.querySelectorAll('.jp-OutputArea-output.jp-RenderedMarkdown').forEach(e => {
+            const t = e.textContent || '';
+            if (!status.test(t)) n += t.length;
+        });
+        state.reads.push([performance.now(), n]);
+    }, 250);
+}"""
+
+
+def test_a_slow_single_paragraph_grows_at_every_read(
+    nb: NotebookPage, backend: BackgroundServer
+) -> None:
+    n = 400  # ~2,700 characters in one paragraph, 20 s at 20 tokens/s: shown in pieces
+    cell = chat(backend, "lorem:n=400,tps=20,ttft=0", "go")
+    write_notebook(nb.server.root / "slow.ipynb", [LOAD, cell])
+    nb.open("slow.ipynb")
+    nb.run_cell(0)
+    nb.cell(1).evaluate(_SAMPLE_LENGTH)
+    nb.run_cell(1, wait=False)
+    wait_text(nb, 1, lambda t: len(t) > 2200, timeout=60)
+    nb.screenshot("1b-slow-paragraph")
+    nb.wait_cell_done(1, timeout=60)
+    nb.page.wait_for_timeout(600)
+    reads = nb.page.evaluate(
+        "() => { clearInterval(window.__reads.timer); return window.__reads.reads; }"
+    )
+    lengths = [length for _, length in reads]
+    final = lengths[-1]
+    start = next(i for i, length in enumerate(lengths) if length > 0)
+    end = lengths.index(final)  # the first read that shows the whole answer
+    window = lengths[start : end + 1]
+    stuck = [
+        (round(reads[start + i][0] - reads[start][0]), a)
+        for i, (a, b) in enumerate(itertools.pairwise(window))
+        if b <= a
+    ]
+    print(
+        f"\n[{nb.server.app}] {len(window)} reads 250 ms apart while the answer grew from "
+        f"{window[0]} to {final} characters; reads without growth: {stuck}"
+    )
+    assert len(window) >= 60, "the answer did not stream at 20 tokens/s"
+    assert not stuck, (
+        f"the answer stood still while tokens arrived (ms since first text, length): {stuck}"
+    )
+    expected = answer("lorem", "", n=n)
+    assert words(markdown_text(nb, 1)) == words(expected)
+    # Shown in pieces while it streamed, one paragraph at the end, exact; the emptied pieces
+    # show nothing.
+    paragraphs = markdown(nb, 1).locator("p").evaluate_all("ps => ps.map(p => p.textContent)")
+    assert [p for p in paragraphs if not _FINAL_STATUS.match(p)] == [expected]
+    nb.screenshot("1b-slow-paragraph-done")
+    saved = nb.save()
+    assert saved_answer(saved, 1) == expected
+
+
+_FINAL_STATUS = re.compile(r"^\s*(✓ done|■ cancelled|✗ failed|… truncated)")
 
 
 # -- 2. Cancel -----------------------------------------------------------------------------------

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nbstream._markdown import heal, settled_end
+from nbstream._markdown import heal, piece_cut, settled_end
 from nbstream._render import Renderer
 
 R = Renderer()
@@ -124,3 +126,69 @@ def test_heal_drops_a_fence_whose_info_string_is_still_arriving() -> None:
 def test_healing_complete_text_changes_nothing(blocks: list[str]) -> None:
     text = "\n\n".join(blocks) + "\n"
     assert R.render(heal(text)) == R.render(text)
+
+
+# -- piece_cut: where one long unsettled block can be shown in two pieces --------------------
+
+
+def _pieces_render_like_the_whole(block: str, cut: int, prefix: str) -> None:
+    renderer = Renderer()
+    head = renderer.render(heal(block[:cut]))
+    tail = renderer.render(prefix + block[cut:])
+    whole = renderer.render(block)
+    # The words of the two pieces, in order, are the words of the whole.
+    strip = re.compile(r"<[^>]+>")
+    assert (strip.sub(" ", head) + strip.sub(" ", tail)).split() == strip.sub(" ", whole).split()
+
+
+def test_a_paragraph_is_cut_after_its_last_sentence_with_closed_markup() -> None:
+    block = "First **bold** sentence. Second `code` one! Third one is still being writ"
+    cut, prefix = piece_cut(block, 0, 10) or (0, "?")
+    assert block[cut:] == "Third one is still being writ"
+    assert prefix == ""
+    _pieces_render_like_the_whole(block, cut, prefix)
+
+
+def test_a_sentence_end_inside_open_markup_is_no_cut() -> None:
+    block = "Before it. Then *an emphasis. That goes on* and on. And `a span. Still"
+    cut, _ = piece_cut(block, 0, 5) or (0, "")
+    assert block[cut:] == "And `a span. Still"
+
+
+def test_a_paragraph_without_full_stops_is_cut_between_words() -> None:
+    block = "lorem ipsum dolor sit amet " * 100 + "consec"
+    cut, prefix = piece_cut(block, 0, 1000) or (0, "?")
+    assert block[cut:] == "consec"
+    assert prefix == ""
+    _pieces_render_like_the_whole(block, cut, prefix)
+
+
+def test_a_code_block_is_cut_between_lines_and_the_fence_reopened() -> None:
+    block = "Here it is:\n~~~~python\n" + "".join(f"x{i} = {i}\n" for i in range(100)) + "y ="
+    cut, prefix = piece_cut(block, 0, 200) or (0, "")
+    assert block[cut:] == "y ="
+    assert prefix == "~~~~python\n"
+    head = Renderer().render(heal(block[:cut]))
+    assert head.count("<pre>") == 1
+    assert head.endswith("x99 = 99\n</code></pre>\n")
+    assert Renderer().render(heal(prefix + block[cut:])) == (
+        '<pre><code class="language-python">y =\n</code></pre>\n'
+    )
+
+
+def test_a_list_is_cut_before_an_item_and_keeps_its_numbering() -> None:
+    block = "".join(f"{i}. item number {i}\n" for i in range(1, 40)) + "40. la"
+    cut, prefix = piece_cut(block, 0, 100) or (0, "?")
+    assert block[cut:] == "40. la"
+    assert prefix == ""
+    assert Renderer().render(block[cut:]).startswith('<ol start="40">')
+
+
+def test_blocks_that_cannot_be_cut() -> None:
+    table = "| a | b |\n|---|---|\n" + "| 1 | 2 |\n" * 50
+    assert piece_cut(table, 0, 10) is None
+    assert piece_cut("$$\n" + "x + y \\\\\n" * 50, 0, 10) is None
+    assert piece_cut("One paragraph.\n\nTwo paragraphs. Three", 0, 5) is None  # several blocks
+    assert piece_cut("Short. Text", 0, 100) is None  # the piece would be too small
+    # "- not a list" as a piece of its own would be a list: the cut falls between later words.
+    assert piece_cut("A sentence. - not a list", 0, 3) == (20, "")
