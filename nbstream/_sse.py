@@ -20,28 +20,23 @@ bytes CR, LF, ``:`` and space never occur inside a multi-byte UTF-8 sequence, an
 decoder that meets them mid-sequence emits U+FFFD and then reads them as themselves, so splitting
 before decoding gives the same characters as decoding before splitting. No I/O, stdlib only.
 
-Two implementations, one contract. :class:`PySSEDecoder` below is the reference. ``pip install``
-also compiles the same algorithm in C (``_sse_c.c``) wherever a C compiler is present, and
-:class:`SSEDecoder` is then that C decoder (a subclass carrying this module's documentation):
-decoding plus ``json.loads`` of a typical LLM stream costs about 1.1x the ``json.loads`` alone,
-against 1.17-1.55x in pure Python (benchmarks/README-sse.md). Without a compiler, or with the
-environment variable ``NBSTREAM_PURE_PYTHON`` set, :class:`SSEDecoder` is :class:`PySSEDecoder`.
-The tests run against both and compare them call by call.
+Pure Python on purpose, with no C accelerator: one saved about 2 µs per event, at the few
+hundred events per second an LLM sends, and brought a class of bug that crashes the user's
+kernel, builds that need a compiler (no prebuilt wheels) and no free-threaded or
+sub-interpreter support. Decoding plus ``json.loads`` of a typical LLM stream takes 1.17-1.55x
+the instructions of the ``json.loads`` alone (benchmarks/README-sse.md).
 """
 
 from __future__ import annotations
 
-import os
 from operator import index
 from time import monotonic
-from types import ModuleType
-from typing import TYPE_CHECKING
 
 from ._errors import EventTooLargeError
 from ._sse_bulk import events_of, make, pieces
 from ._sse_event import ServerSentEvent, retry_value
 
-__all__ = ["DEFAULT_MAX_EVENT_SIZE", "PySSEDecoder", "SSEDecoder", "ServerSentEvent"]
+__all__ = ["DEFAULT_MAX_EVENT_SIZE", "SSEDecoder", "ServerSentEvent"]
 
 DEFAULT_MAX_EVENT_SIZE = 16 * 1024 * 1024
 """16 MiB: far above any real LLM event (a base64 image is a few MB), far below a memory problem."""
@@ -53,7 +48,7 @@ def _text(raw: bytes) -> str:
     return raw.decode("utf-8", "replace")
 
 
-class PySSEDecoder:
+class SSEDecoder:
     """Turn the bytes of a ``text/event-stream`` body into :class:`ServerSentEvent` objects.
 
     Feed every chunk to :meth:`decode` as it arrives and call :meth:`flush` once at the end.
@@ -343,25 +338,3 @@ class PySSEDecoder:
 
     def __repr__(self) -> str:
         return f"SSEDecoder(last_event_id={self.last_event_id!r}, retry={self.retry!r})"
-
-
-def _accelerator() -> ModuleType | None:
-    if os.environ.get("NBSTREAM_PURE_PYTHON"):
-        return None
-    try:
-        from . import _sse_c  # built from _sse_c.c wherever a C compiler was present
-    except ImportError:
-        return None
-    return _sse_c
-
-
-_sse_c = _accelerator()
-"""The C decoder (``nbstream/_sse_c.c``), or None: not built here, or NBSTREAM_PURE_PYTHON set."""
-
-if TYPE_CHECKING or _sse_c is None:
-    SSEDecoder = PySSEDecoder
-else:
-
-    class SSEDecoder(_sse_c.SSEDecoder):  # the same contract, in C: see _sse_c.c
-        __doc__ = PySSEDecoder.__doc__
-        __slots__ = ()
