@@ -22,17 +22,17 @@ from collections.abc import Callable, Coroutine, Generator, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from ._config import OPENAI_BASE_URL, Layer, env_layer, resolve
-from ._conversation import Message
-from ._redact import register_secret
-from ._reply import Reply
-from ._request import as_messages
-from ._sync import run_sync
+from .._core.conversation import Message
+from .._core.reply import Reply
+from .._core.secrets import register_secret
+from .._engine.settings import OPENAI_BASE_URL, Layer, env_layer, resolve
+from .._providers.request import as_messages
+from .sync import run_sync
 
 if TYPE_CHECKING:
     import httpx
 
-    from ._transport import Timeouts
+    from .._http.transport import Timeouts
 
 __all__ = ["ChatHandle", "chat", "chat_sync", "wait"]
 
@@ -155,7 +155,7 @@ async def chat(
         ConfigError: A setting is wrong (e.g. a bad ``NBSTREAM_`` variable).
         asyncio.CancelledError: Interrupted.
     """
-    from ._chat_run import Job, run_job, shell_kind
+    from .run import Job, run_job, shell_kind
 
     call = Layer(
         source="call",

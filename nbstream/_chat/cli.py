@@ -61,8 +61,8 @@ def serve(host: str, port: int, out: TextIO = sys.stdout) -> int:
     Returns:
         The exit status: 1 when the port could not be bound.
     """
-    from .server import create_app
-    from .server._thread import ServerThread
+    from ..server import create_app
+    from ..server._thread import ServerThread
 
     try:
         server = ServerThread(create_app(), host=host, port=port, log_level="info")
@@ -95,8 +95,8 @@ async def demo(prompt: str, model: str, out: TextIO = sys.stdout) -> int:
     Returns:
         The exit status: 0 when the answer finished.
     """
-    from ._engine import astream
-    from .server import start
+    from .._engine.engine import astream
+    from ..server import start
 
     with start() as server:
         print(

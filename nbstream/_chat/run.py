@@ -4,7 +4,7 @@ Shared by :func:`nbstream.chat` and the ``%%chat`` magic. What it adds around th
 the view:
 
 - the embedded demo backend when no endpoint is configured, with a visible notice;
-- the ticker that lets an Interrupt (■) cancel within ~100 ms (:mod:`._ticker`);
+- the ticker that lets an Interrupt (■) cancel within ~100 ms (:mod:`nbstream._engine.ticker`);
 - the cancel reason (``"interrupted"``) recorded on the stream before the CancelledError
   propagates;
 - the raw frames for ``--wire``.
@@ -21,15 +21,15 @@ from typing import Any, Literal
 
 import httpx
 
-from ._chat_wire import WirePanel
-from ._config import Settings, host_of
-from ._conversation import Message
-from ._errors import ConfigError
-from ._redact import redact
-from ._reply import Reply
-from ._stream import DeltaStream, describe_error
-from ._ticker import ticker
-from ._transport import Timeouts
+from .._core.conversation import Message
+from .._core.errors import ConfigError
+from .._core.reply import Reply
+from .._core.secrets import redact
+from .._core.stream import DeltaStream
+from .._engine.settings import Settings, host_of
+from .._engine.ticker import ticker
+from .._http.transport import Timeouts, describe_http_error
+from .wire import WirePanel
 
 __all__ = [
     "DEMO_NOTICE",
@@ -88,7 +88,7 @@ def endpoint_of(settings: Settings) -> tuple[str, tuple[str, ...]]:
     """The base URL to use and the notices to show (the demo backend's when it is the one)."""
     if settings.base_url:
         return settings.base_url, settings.notices
-    from .server import shared
+    from ..server import shared
 
     return shared().openai_base_url, (DEMO_NOTICE, *settings.notices)
 
@@ -153,7 +153,7 @@ def request_kwargs(job: Job) -> dict[str, Any]:
 
 def open_stream(job: Job) -> DeltaStream:
     """Start the request: the engine's :class:`~nbstream.DeltaStream` (nothing sent yet)."""
-    from ._engine import astream
+    from .._engine.engine import astream
 
     kwargs = request_kwargs(job)
     if job.wire:
@@ -190,7 +190,7 @@ async def run_job(job: Job, *, show: bool, stream: DeltaStream | None = None) ->
     if show:
         # Imported before the request starts: the first import of the view (ipywidgets,
         # markdown-it, nh3) took 1.2 s in a fresh kernel and was counted as time to first token.
-        from ._view import show_stream
+        from .._view.view import show_stream
     stream = stream or open_stream(job)
     # In a kernel the frames show live beside the answer; elsewhere they are printed at the end.
     panel = WirePanel(job.frames, live=show and shell_kind() == "kernel") if job.wire else None
@@ -238,7 +238,7 @@ def list_models(settings: Settings, *, timeout: float = 10.0) -> list[str]:
         return sorted(str(m.get("id", "")) for m in data if isinstance(m, dict))
     except (httpx.HTTPError, ValueError, AttributeError) as exc:
         raise ConfigError(
-            "could not list models: " + describe_error(exc, [settings.api_key])
+            "could not list models: " + describe_http_error(exc, [settings.api_key])
         ) from None
 
 
@@ -250,9 +250,9 @@ def publish_reply(reply: Reply) -> None:
     The bundle is the view's final form: sanitized HTML (model output is untrusted) as
     ``text/markdown``, the exact text as ``text/plain``, provenance in the metadata.
     """
-    from ._magic_ipy import display
-    from ._render import Renderer
-    from ._view_paint import provenance, status_line
+    from .._view.paint import provenance, status_line
+    from .._view.render import Renderer
+    from .ipython import display
 
     body = Renderer().render(reply.text) if reply.text else ""
     status = redact(status_line(reply))

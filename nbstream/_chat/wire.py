@@ -13,7 +13,7 @@ import sys
 import uuid
 from collections.abc import Sequence
 
-from ._redact import redact
+from .._core.secrets import redact
 
 __all__ = ["WirePanel", "wire_text"]
 
@@ -60,7 +60,7 @@ class WirePanel:
         """Show the (empty) panel and start refreshing it."""
         if not self.live:
             return
-        from ._magic_ipy import display
+        from .ipython import display
 
         display(self._bundle(), raw=True, display_id=self._id)
         self._shown = len(self.frames)

@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal, TypeAlias
 
-from ._values import ValueRepr
+from .values import ValueRepr
 
 __all__ = ["Conversation", "Conversations", "Message", "Turn"]
 

@@ -30,7 +30,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal, TypeAlias
 
-from ._values import ValueRepr
+from .values import ValueRepr
 
 __all__ = [
     "Delta",

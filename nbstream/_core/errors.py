@@ -11,7 +11,8 @@ NbstreamError                     anything nbstream itself raises
 │   └── StreamTimeoutError        connect, first byte or idle time ran out (also a TimeoutError)
 ├── ServerReportedError           the server sent an error inside an HTTP 200 stream
 ├── FormatError                   a wire format could not be chosen or a body could not be built
-└── ConfigError                   a setting is wrong or missing (also raised for a key in plain text)
+├── ConfigError                   a setting is wrong or missing (also raised for a key in plain text)
+└── InterpolationError            a prompt's ``{{name}}`` names nothing defined (not exported)
 ```
 
 httpx's own transport errors (``httpx.ConnectError``, ``httpx.ReadError`` …) are not wrapped:
@@ -33,6 +34,7 @@ __all__ = [
     "EventTooLargeError",
     "FormatError",
     "HTTPStatusError",
+    "InterpolationError",
     "NbstreamError",
     "RateLimitError",
     "ServerReportedError",
@@ -160,3 +162,7 @@ class FormatError(NbstreamError):
 
 class ConfigError(NbstreamError):
     """A setting is wrong or missing; the message says which and how to fix it."""
+
+
+class InterpolationError(NbstreamError):
+    """A ``{{name}}`` placeholder names something that is not defined."""

@@ -22,17 +22,13 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from ._errors import NbstreamError
+from .errors import InterpolationError
 
-__all__ = ["InterpolationError", "interpolate", "placeholders"]
+__all__ = ["interpolate", "placeholders"]
 
 _PLACEHOLDER = re.compile(
     r"(?P<escape>\\)?\{\{\s*(?P<name>[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)\s*\}\}"
 )
-
-
-class InterpolationError(NbstreamError):
-    """A ``{{name}}`` placeholder names something that is not defined."""
 
 
 def placeholders(text: str) -> list[str]:

@@ -17,7 +17,7 @@ import time as _time
 from dataclasses import dataclass, field
 from typing import Literal, TypeAlias
 
-from ._deltas import (
+from .deltas import (
     Delta,
     End,
     ErrorDelta,
@@ -28,8 +28,8 @@ from ._deltas import (
     ToolCallDelta,
     Usage,
 )
-from ._errors import ServerReportedError
-from ._values import ValueRepr
+from .errors import ServerReportedError
+from .values import ValueRepr
 
 __all__ = ["Reply", "ReplyBuilder", "Status", "ToolCall"]
 

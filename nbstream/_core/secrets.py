@@ -12,13 +12,14 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-__all__ = ["MASK", "mask_key", "redact", "register_secret"]
+__all__ = ["KEY_SHAPES", "MASK", "mask_key", "redact", "register_secret"]
 
 MASK = "***"
 
-# Shapes of credentials that must never be shown even when we do not know the key itself:
+# Shapes of credentials that must never be shown even when we do not know the key itself
+# (the settings also refuse them where a key must not be typed):
 # "Bearer <token>", "x-api-key: <token>", and the common provider key prefixes.
-_SHAPES = re.compile(
+KEY_SHAPES = re.compile(
     r"(?i)(?P<prefix>bearer\s+|x-api-key[\"']?\s*[:=]\s*[\"']?|api[_-]?key[\"']?\s*[:=]\s*[\"']?)"
     r"(?P<token>[A-Za-z0-9._~+/=-]{8,})"
     r"|(?P<key>\b(?:sk|rk|pk)-(?:ant-|proj-|or-)?[A-Za-z0-9_-]{16,})"
@@ -71,4 +72,4 @@ def redact(text: str, secrets: Iterable[str | None] = ()) -> str:
             return m.group("prefix") + MASK
         return MASK
 
-    return _SHAPES.sub(_mask, text)
+    return KEY_SHAPES.sub(_mask, text)

@@ -12,25 +12,29 @@ the stream ended:
 - the consuming task was cancelled → ``"cancelled"``, with the reason recorded by
   :meth:`DeltaStream.note_cancel` (``"cancelled by user"``, ``"interrupted"`` …); the
   :class:`asyncio.CancelledError` always propagates.
+
+The seam knows no transport: the error of a failed source is described by ``describe``, which
+the engine sets to the HTTP layer's :func:`~nbstream._http.transport.describe_http_error`.
+Stdlib only.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
-from collections.abc import AsyncIterable, AsyncIterator, Iterable
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable
 from types import TracebackType
+from typing import TypeAlias
 
-import httpx
+from .deltas import Delta, TextDelta
+from .errors import NbstreamError
+from .reply import Reply, ReplyBuilder, Status
+from .secrets import redact
 
-from ._deltas import Delta, TextDelta
-from ._errors import NbstreamError
-from ._redact import redact
-from ._reply import Reply, ReplyBuilder, Status
-from ._transport_source import host_of
+__all__ = ["DeltaStream", "Describe", "describe_error"]
 
-__all__ = ["DeltaStream", "describe_error"]
+Describe: TypeAlias = Callable[[BaseException, Iterable[str | None]], str]
+"""How a stream describes the exception that ended it: ``describe(exc, secrets)``."""
 
 
 def describe_error(exc: BaseException, secrets: Iterable[str | None] = ()) -> str:
@@ -41,26 +45,10 @@ def describe_error(exc: BaseException, secrets: Iterable[str | None] = ()) -> st
         secrets: Keys to mask in addition to the registered ones.
 
     Returns:
-        One line, e.g. ``"could not connect to 127.0.0.1:9 (All connection attempts failed)"``.
+        One line, e.g. ``"ValueError: not a number"``.
     """
     if isinstance(exc, NbstreamError):
         text = str(exc)
-    elif isinstance(exc, httpx.HTTPError):
-        where = ""
-        # httpx raises RuntimeError when no request is attached to the exception.
-        with contextlib.suppress(RuntimeError):
-            where = f" {host_of(exc.request.url)}"
-        detail = str(exc) or type(exc).__name__
-        if isinstance(exc, httpx.ConnectError):
-            text = f"could not connect to{where} ({detail}); is the server running?"
-        elif isinstance(exc, httpx.RemoteProtocolError):
-            text = f"the server{where} closed the connection mid-stream ({detail})"
-        elif isinstance(exc, httpx.ReadError):
-            text = f"the connection to{where} broke while reading ({detail})"
-        elif isinstance(exc, httpx.TimeoutException):
-            text = f"timed out talking to{where} ({detail})"
-        else:
-            text = f"{type(exc).__name__} from{where}: {detail}"
     else:
         detail = str(exc)
         text = f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
@@ -78,6 +66,8 @@ class DeltaStream(AsyncIterator[Delta]):
         endpoint: The server's host, for provenance.
         started: Monotonic start time of the request (default: now).
         secrets: Keys to mask in error messages.
+        describe: Describes the exception that ends the stream, for the reply's ``error``
+            (default :func:`describe_error`).
     """
 
     def __init__(
@@ -88,11 +78,13 @@ class DeltaStream(AsyncIterator[Delta]):
         endpoint: str = "",
         started: float | None = None,
         secrets: Iterable[str | None] = (),
+        describe: Describe = describe_error,
     ) -> None:
         self.builder = ReplyBuilder(started=started, format=format, endpoint=endpoint)
         self._source = source
         self._iterator = source.__aiter__()
         self._secrets = tuple(s for s in secrets if s)
+        self._describe = describe
         self._final: Reply | None = None
         self._cancel_reason: str | None = None
 
@@ -114,7 +106,7 @@ class DeltaStream(AsyncIterator[Delta]):
             self._end("cancelled", self._cancel_reason or "cancelled")
             raise
         except Exception as exc:
-            self._end("failed", describe_error(exc, self._secrets), exc)
+            self._end("failed", self._describe(exc, self._secrets), exc)
             raise
         delta: Delta = TextDelta(item, time=time.monotonic()) if isinstance(item, str) else item
         self.builder.add(delta)

@@ -12,14 +12,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ._errors import ConfigError
-from ._formats import FORMAT_NAMES, JsonMode
-from ._redact import redact, register_secret
-from ._request import APIS, endpoint_url, origin
-from ._values import ValueRepr
+from .._core.errors import ConfigError
+from .._core.secrets import redact, register_secret
+from .._core.values import ValueRepr
+from .._providers.registry import FORMAT_NAMES, JsonMode
+from .._providers.request import APIS, endpoint_url, origin
 
 if TYPE_CHECKING:
-    from ._transport import Timeouts
+    from .._http.transport import Timeouts
 
 __all__ = ["SENSITIVE_HEADERS", "Endpoint"]
 

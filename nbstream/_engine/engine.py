@@ -1,8 +1,8 @@
 """The engine: one request to any chat server, one :class:`~nbstream.DeltaStream` of its answer.
 
-:func:`astream` builds the request for the chosen API (:mod:`nbstream._request`), opens it with
+:func:`astream` builds the request for the chosen API (:mod:`nbstream._providers.request`), opens it with
 the transport (:func:`nbstream.aconnect_sse`), picks the wire format (``"auto"``: from the first
-event's shape, :mod:`nbstream._formats`) and yields, in order:
+event's shape, :mod:`nbstream._providers.registry`) and yields, in order:
 
 1. a :class:`~nbstream.Metadata` delta: requested model, chosen format, streamed or not;
 2. the content deltas (text, reasoning, tool calls, usage, finish reason, in-band errors);
@@ -15,15 +15,21 @@ happens at once, so the server sees the disconnect and stops generating.
 
 ``stream_options.include_usage`` is sent for ``openai-chat`` streams; a server that rejects it
 (HTTP 400/422 naming it) is asked again once without it, and remembered per URL.
+
+Inside: :func:`_plan` resolves the arguments into a :class:`Plan`, :func:`_run` owns the client
+and the one retry, and :func:`exchange` is one HTTP exchange (send, pick the format, yield).
 """
 
 from __future__ import annotations
 
 import functools
+import json
 import ssl
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+import time
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable, Mapping, Sequence
 from contextlib import aclosing
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, field
+from typing import Any
 
 # httpx imports httpcore when the first client is built, and httpcore imports trio when it is
 # installed: 0.6 s measured, which landed in the first answer's time to first token. Paying it
@@ -31,11 +37,13 @@ from typing import TYPE_CHECKING, Any
 import httpcore  # noqa: F401
 import httpx
 
-from ._deltas import Delta
-from ._endpoint import Endpoint
-from ._engine_io import Plan, exchange
-from ._errors import ConfigError, HTTPStatusError
-from ._request import (
+from .._core.deltas import Delta, End, ErrorDelta, Metadata
+from .._core.errors import ConfigError, HTTPStatusError, StreamError
+from .._core.stream import DeltaStream
+from .._http.transport import Timeouts, aconnect_sse, describe_http_error
+from .._providers._common import excerpt
+from .._providers.registry import choose_format
+from .._providers.request import (
     PreparedRequest,
     as_messages,
     build_body,
@@ -43,15 +51,30 @@ from ._request import (
     mask_headers,
     origin,
 )
-from ._stream import DeltaStream
+from .._sse.decoder import ServerSentEvent
+from .._sse.ndjson import NDJSONDecoder
+from .endpoint import Endpoint
 
-if TYPE_CHECKING:
-    from ._transport import Timeouts
+__all__ = ["EMPTY_STREAM_MESSAGE", "Endpoint", "Plan", "astream", "exchange", "prepare_request"]
 
-__all__ = ["Endpoint", "astream", "prepare_request"]
+EMPTY_STREAM_MESSAGE = (
+    "the server answered HTTP 200 but sent no events: nothing was generated (llama.cpp does"
+    " this when the prompt is longer than its context); shorten the prompt or enlarge the context"
+)
 
 # URLs whose server rejected stream_options (HTTP 400/422): asked without it from then on.
 _NO_STREAM_OPTIONS: set[str] = set()
+
+
+@dataclass(slots=True)
+class Plan:
+    """Everything one request needs, resolved from the arguments and the endpoint."""
+
+    endpoint: Endpoint
+    body: dict[str, Any]
+    headers: dict[str, str]
+    secrets: tuple[str, ...] = ()
+    params: dict[str, Any] = field(default_factory=dict)
 
 
 def _plan(
@@ -213,7 +236,13 @@ def astream(
         _ssl_context()  # built now, before the stream's clock starts: see _ssl_context
     source = _run(plan, client, on_bytes)
     fmt = "" if ep.format == "auto" else ep.format
-    return DeltaStream(source, format=fmt, endpoint=ep.host, secrets=plan.secrets)
+    return DeltaStream(
+        source,
+        format=fmt,
+        endpoint=ep.host,
+        secrets=plan.secrets,
+        describe=describe_http_error,
+    )
 
 
 async def _run(
@@ -247,6 +276,100 @@ async def _run(
     finally:
         if own:
             await http.aclose()
+
+
+async def exchange(
+    plan: Plan, http: httpx.AsyncClient, on_bytes: Callable[..., Any] | None
+) -> AsyncGenerator[Delta, None]:
+    """Send ``plan``'s request once and yield its deltas: metadata, content, end.
+
+    Args:
+        plan: The resolved request.
+        http: The client to send with.
+        on_bytes: Called with every raw chunk, if given.
+
+    Yields:
+        :class:`~nbstream.Metadata` (format chosen, streamed or not), the format's deltas,
+        then :class:`~nbstream.End`.
+
+    Raises:
+        StreamError: An HTTP 200 without a single event.
+        HTTPStatusError: A non-2xx status (from the transport).
+    """
+    ep = plan.endpoint
+    kwargs: dict[str, Any] = {"json": plan.body, "headers": plan.headers, "secrets": plan.secrets}
+    if ep.timeouts is not None:
+        kwargs["timeouts"] = ep.timeouts
+    if on_bytes is not None:
+        kwargs["on_bytes"] = on_bytes
+    if plan.secrets:
+        # httpx strips Authorization on a cross-origin redirect but not x-api-key or other
+        # credential headers: with a key on board a redirect is reported, never followed,
+        # whatever the caller's client is set to.
+        kwargs["follow_redirects"] = False
+    async with aconnect_sse(http, "POST", ep.url, **kwargs) as source:
+        events: AsyncIterator[ServerSentEvent] = source.aiter_events()
+        first = await anext(events, None)
+        if first is None:
+            raise StreamError(EMPTY_STREAM_MESSAGE)
+        if source.mode == "json":
+            try:
+                obj = json.loads(first.data)
+            except ValueError:
+                pieces = _json_pieces(first)
+                if len(pieces) < 2:
+                    for delta in _malformed_body(ep, first):
+                        yield delta
+                    return
+                # JSON lines sent as application/json (ChatGLM-style servers): a stream that
+                # the transport read whole; read it as the stream it is.
+                first, events = pieces[0], _aiter(pieces[1:])
+            else:
+                fmt = choose_format(
+                    ep.format, api=ep.api, body=obj, json_path=ep.json_path, json_mode=ep.json_mode
+                )
+                yield Metadata(model=ep.model, format=fmt.name, streamed=False, time=first.time)
+                for delta in fmt.parse_body(obj, time=first.time):
+                    yield delta
+                yield End(complete=fmt.complete, time=time.monotonic())
+                return
+        fmt = choose_format(
+            ep.format, api=ep.api, first=first, json_path=ep.json_path, json_mode=ep.json_mode
+        )
+        yield Metadata(model=ep.model, format=fmt.name, streamed=True, time=first.time)
+        for delta in fmt.feed(first):
+            yield delta
+        async for item in events:
+            for delta in fmt.feed(item):
+                yield delta
+        for delta in fmt.finish():
+            yield delta
+        yield End(complete=fmt.complete, time=time.monotonic())
+
+
+def _json_pieces(item: ServerSentEvent) -> list[ServerSentEvent]:
+    """Split a body of several JSON texts (one a line, or concatenated) into items."""
+    decoder = NDJSONDecoder()
+    try:
+        found = [*decoder.decode(item.data.encode()), *decoder.flush()]
+    except StreamError:
+        return []
+    return [ServerSentEvent(data=piece.data, time=item.time) for piece in found]
+
+
+def _malformed_body(ep: Endpoint, item: ServerSentEvent) -> list[Delta]:
+    fmt = choose_format(ep.format, api=ep.api, json_path=ep.json_path, json_mode=ep.json_mode)
+    message = f"the server's JSON answer is not valid JSON: {excerpt(item.data)!r}"
+    return [
+        Metadata(model=ep.model, format=fmt.name, streamed=False, time=item.time),
+        ErrorDelta(message, "malformed_body", time=item.time),
+        End(complete=True, time=time.monotonic()),
+    ]
+
+
+async def _aiter(items: Iterable[ServerSentEvent]) -> AsyncIterator[ServerSentEvent]:
+    for item in items:
+        yield item
 
 
 @functools.cache

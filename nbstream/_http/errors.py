@@ -13,8 +13,8 @@ from collections.abc import Iterable
 from email.utils import parsedate_to_datetime
 from typing import Any
 
-from ._errors import AuthenticationError, HTTPStatusError, RateLimitError
-from ._redact import redact
+from .._core.errors import AuthenticationError, HTTPStatusError, RateLimitError
+from .._core.secrets import redact
 
 __all__ = ["extract_server_message", "parse_retry_after", "status_error"]
 

@@ -1,10 +1,10 @@
 """Run one ``%%chat`` cell: options → settings → prompt → conversation → stream → turn.
 
-:func:`run_cell` is what a rewritten ``%%chat`` cell awaits (see :mod:`._magic_transform`).
+:func:`run_cell` is what a rewritten ``%%chat`` cell awaits (see :mod:`.transform`).
 :func:`run_cell_magic` serves callers of ``run_cell_magic("chat", …)``, which cannot await:
 without a running loop (terminal IPython with autoawait off, a script) it runs the chat to its
 end with :func:`asyncio.run`; inside a running loop (a kernel) it never nests a loop — it starts
-the chat in the background and returns its :class:`~nbstream._chat.ChatHandle`
+the chat in the background and returns its :class:`~nbstream._chat.chat.ChatHandle`
 (``await nbstream.wait()`` collects it).
 """
 
@@ -17,23 +17,23 @@ from typing import TYPE_CHECKING, Any
 
 from IPython.core.error import UsageError
 
-from ._chat import ChatHandle
-from ._chat_run import Job, open_stream, run_job, shell_kind
-from ._config import Layer, Settings, check_no_key, env_layer, resolve
-from ._conversation import Conversation, Turn
-from ._errors import NbstreamError
-from ._interpolate import interpolate
-from ._magic_args import CellOptions, parse_cell_line
-from ._magic_ipy import Markdown, display
-from ._redact import redact
-from ._reply import Reply
+from .._chat.chat import ChatHandle
+from .._chat.ipython import Markdown, display
+from .._chat.run import Job, open_stream, run_job, shell_kind
+from .._core.conversation import Conversation, Turn
+from .._core.errors import NbstreamError
+from .._core.interpolate import interpolate
+from .._core.reply import Reply
+from .._core.secrets import redact
+from .._engine.settings import Layer, Settings, check_no_key, env_layer, resolve
+from .args import CellOptions, parse_cell_line
 
 if TYPE_CHECKING:
-    from ._magic import ChatMagics
+    from .magics import ChatMagics
 
 __all__ = ["Plan", "active", "plan", "run_cell", "run_cell_magic"]
 
-#: The loaded :class:`~nbstream._magic.ChatMagics` (set by ``%load_ext nbstream``).
+#: The loaded :class:`~nbstream._magic.magics.ChatMagics` (set by ``%load_ext nbstream``).
 active: ChatMagics | None = None
 
 
@@ -107,7 +107,7 @@ def plan(magics: ChatMagics, line: str, body: str) -> Plan:
         messages = conversation.messages(prompt, key=key, system=system)
     timeouts = None
     if options.timeout is not None:
-        from ._transport import Timeouts
+        from .._http.transport import Timeouts
 
         t = options.timeout
         connect = Timeouts().connect
@@ -120,8 +120,8 @@ def plan(magics: ChatMagics, line: str, body: str) -> Plan:
 
 def dry_run(p: Plan) -> Any:
     """What ``--dry-run`` shows: the exact request, the key masked, nothing sent."""
-    from ._chat_run import request_kwargs
-    from ._engine import prepare_request
+    from .._chat.run import request_kwargs
+    from .._engine.engine import prepare_request
 
     try:
         request = prepare_request(p.job.messages, **request_kwargs(p.job))
@@ -183,7 +183,7 @@ def _record(p: Plan, reply: Reply, *, cancelled: bool = False) -> None:
 
 
 def _publisher(shell: str) -> Any:
-    from ._chat_run import publish_reply
+    from .._chat.run import publish_reply
 
     return publish_reply if shell == "kernel" else None
 
@@ -220,7 +220,7 @@ def run_cell_magic(magics: ChatMagics, line: str, body: str) -> Any:
     """Serve ``run_cell_magic("chat", line, body)``, which cannot await.
 
     Returns:
-        ``None`` after the chat when no loop runs; a :class:`~nbstream._chat.ChatHandle` of a
+        ``None`` after the chat when no loop runs; a :class:`~nbstream._chat.chat.ChatHandle` of a
         background chat when a loop is running (a kernel): nesting the loop would drop the
         kernel's messages (FACTS.md), so it is never done on this path.
     """

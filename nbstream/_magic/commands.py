@@ -11,8 +11,13 @@ from urllib.parse import urlsplit, urlunsplit
 
 from IPython.core.error import UsageError
 
-from ._config import (
+from .._chat.ipython import Markdown
+from .._core.errors import ConfigError, NbstreamError
+from .._core.secrets import redact
+from .._engine.settings import (
     KEY_HELP,
+    Profile,
+    ProfileStore,
     Settings,
     check_env_name,
     check_no_key,
@@ -20,14 +25,10 @@ from ._config import (
     host_of,
     resolve,
 )
-from ._config_profiles import Profile, ProfileStore
-from ._errors import ConfigError, NbstreamError
-from ._magic_args import SUBCOMMANDS, parse_line
-from ._magic_ipy import Markdown
-from ._redact import redact
+from .args import SUBCOMMANDS, parse_line
 
 if TYPE_CHECKING:
-    from ._magic import ChatMagics
+    from .magics import ChatMagics
 
 __all__ = ["run"]
 
@@ -133,10 +134,10 @@ def _reset(magics: ChatMagics, items: list[str]) -> None:
 
 
 def _models(magics: ChatMagics) -> Any:
-    from . import _chat_run
+    from .._chat.run import list_models
 
     try:
-        ids = _chat_run.list_models(current_settings(magics))
+        ids = list_models(current_settings(magics))
     except NbstreamError as exc:
         raise UsageError(str(exc)) from None
     s = current_settings(magics)

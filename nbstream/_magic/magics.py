@@ -1,8 +1,9 @@
 """The ``%%chat`` and ``%chat`` magics: declarations and wiring only.
 
-The work lives elsewhere, one job per module: options in :mod:`._magic_args`, the cell rewrite
-in :mod:`._magic_transform`, running a cell in :mod:`._magic_cell`, the ``%chat`` subcommands
-in :mod:`._magic_commands`, settings in :mod:`._config`, turns in :mod:`._conversation`.
+The work lives elsewhere, one job per module: options in :mod:`.args`, the cell rewrite
+in :mod:`.transform`, running a cell in :mod:`.cell`, the ``%chat`` subcommands in
+:mod:`.commands`, settings in :mod:`nbstream._engine.settings`, turns in
+:mod:`nbstream._core.conversation`.
 
 ``%load_ext nbstream`` registers the magics, an input transformer that turns a ``%%chat`` cell
 into a top-level ``await`` (so Run All waits for the answer), and a ``pre_run_cell`` hook that
@@ -24,12 +25,13 @@ from IPython.core.interactiveshell import ExecutionInfo, InteractiveShell
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from traitlets import Float, Int, Unicode
 
-from . import _magic_cell, _magic_commands
-from ._config import Layer, check_env_name
-from ._conversation import Conversations
-from ._errors import ConfigError
-from ._magic_args import cell_arguments, line_arguments
-from ._magic_transform import rewrite_chat_cell
+from .._core.conversation import Conversations
+from .._core.errors import ConfigError
+from .._engine.settings import Layer, check_env_name
+from . import cell as _cell
+from . import commands as _commands
+from .args import cell_arguments, line_arguments
+from .transform import rewrite_chat_cell
 
 __all__ = ["ChatMagics", "load_ipython_extension", "unload_ipython_extension"]
 
@@ -93,13 +95,13 @@ class ChatMagics(Magics):
         (``\\{{name}}`` keeps the braces). Consecutive cells form a conversation; re-running a
         cell replaces its turn. Keys come only from environment variables (see ``%chat?``).
         """
-        return _magic_cell.run_cell_magic(self, line, cell)
+        return _cell.run_cell_magic(self, line, cell)
 
     @line_arguments
     @line_magic("chat")  # type: ignore[arg-type]  # IPython's decorator is untyped
     def chat_line(self, line: str) -> Any:
         """Configure and inspect chats: ``%chat config|show|history|reset|models|profile``."""
-        return _magic_commands.run(self, line)
+        return _commands.run(self, line)
 
 
 # magic_arguments names the usage after the method ("%chat", "%chat_line"): say what users type.
@@ -117,7 +119,7 @@ def load_ipython_extension(ipython: InteractiveShell) -> None:
     Args:
         ipython: The running shell.
     """
-    if isinstance(_magic_cell.active, ChatMagics):
+    if isinstance(_cell.active, ChatMagics):
         return  # loaded already: %load_ext twice must not register two transformers
     magics = ChatMagics(ipython)
     ipython.register_magics(magics)
@@ -125,7 +127,7 @@ def load_ipython_extension(ipython: InteractiveShell) -> None:
     configurables.append(magics)  # so %config ChatMagics.… finds it
     ipython.input_transformers_cleanup.append(rewrite_chat_cell)
     ipython.events.register("pre_run_cell", magics.note_cell)
-    _magic_cell.active = magics
+    _cell.active = magics
 
 
 def unload_ipython_extension(ipython: InteractiveShell) -> None:
@@ -134,7 +136,7 @@ def unload_ipython_extension(ipython: InteractiveShell) -> None:
     Args:
         ipython: The running shell.
     """
-    magics = _magic_cell.active
+    magics = _cell.active
     if not isinstance(magics, ChatMagics):
         return
     if rewrite_chat_cell in ipython.input_transformers_cleanup:
@@ -145,4 +147,4 @@ def unload_ipython_extension(ipython: InteractiveShell) -> None:
         configurables.remove(magics)
     ipython.magics_manager.magics["cell"].pop("chat", None)
     ipython.magics_manager.magics["line"].pop("chat", None)
-    _magic_cell.active = None
+    _cell.active = None

@@ -7,7 +7,7 @@ rewritten before IPython sees the ``%%``: the transformer sits at the end of
 ``input_transformers_cleanup``, which runs on the raw lines before the ``cell_magic`` line
 transform, and produces one line::
 
-    await __import__("nbstream._magic_cell", fromlist=["_"]).run_cell("<line>", "<body>")
+    await __import__("nbstream._magic.cell", fromlist=["_"]).run_cell("<line>", "<body>")
 
 ipykernel (and terminal IPython's autoawait) run that top-level ``await`` natively: the cell
 blocks, Run All waits, outputs belong to the cell, and on ipykernel >= 7.4 widget messages are
@@ -41,7 +41,7 @@ def rewrite_chat_cell(lines: list[str]) -> list[str]:
         return lines
     line = parts[1] if len(parts) > 1 else ""
     body = "".join(lines[1:])
-    call = f'await __import__("nbstream._magic_cell", fromlist=["_"]).run_cell({line.strip()!r}, {body!r})\n'
+    call = f'await __import__("nbstream._magic.cell", fromlist=["_"]).run_cell({line.strip()!r}, {body!r})\n'
     return [call]
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 from typing import Any, Protocol
 
-from .._deltas import Delta, ErrorDelta
+from .._core.deltas import Delta, ErrorDelta
 
 __all__ = [
     "DONE",

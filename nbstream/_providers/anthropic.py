@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .._deltas import (
+from .._core.deltas import (
     Delta,
     ErrorDelta,
     Finish,

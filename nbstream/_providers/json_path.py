@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import Any, Literal, TypeAlias
 
-from .._deltas import Delta, TextDelta
+from .._core.deltas import Delta, TextDelta
 from ._common import DONE, EventLike, dig, error_delta, load_json
 
 __all__ = ["GUESSES", "JsonMode", "JsonPathFormat", "guess_path"]

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .._deltas import Delta, Finish, Metadata, ReasoningDelta, TextDelta, ToolCallDelta, Usage
+from .._core.deltas import Delta, Finish, Metadata, ReasoningDelta, TextDelta, ToolCallDelta, Usage
 from ._common import EventLike, as_dict, error_delta, load_object
 
 __all__ = ["OllamaFormat"]

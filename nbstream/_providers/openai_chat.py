@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .._deltas import (
+from .._core.deltas import (
     Delta,
     Finish,
     Metadata,

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .._deltas import (
+from .._core.deltas import (
     Delta,
     ErrorDelta,
     Finish,

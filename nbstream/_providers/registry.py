@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 from typing import Any, Literal, TypeAlias
 
-from .._errors import FormatError
+from .._core.errors import FormatError
 from ._common import DONE, EventLike, WireFormat, error_delta
 from .anthropic import AnthropicFormat
 from .json_path import JsonMode, JsonPathFormat

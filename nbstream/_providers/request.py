@@ -12,7 +12,7 @@ api                 path added to base_url  body
                                             ``max_tokens`` (required by the API), ``stream``
 ``ollama``          ``/api/chat``           ``model``, ``messages``, ``stream``,
                                             ``options.temperature`` / ``options.num_predict``
-``custom``          none: the URL as given  a body template (:func:`~nbstream._request_template.render_template`)
+``custom``          none: the URL as given  a body template (:func:`~nbstream._providers.template.render_template`)
 =================== ======================= ====================================================
 
 The OpenAI paths follow the OpenAI client's convention: ``base_url`` normally ends in ``/v1``;
@@ -31,10 +31,10 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, TypeAlias
 from urllib.parse import urlsplit, urlunsplit
 
-from ._errors import ConfigError, FormatError
-from ._redact import MASK, redact
-from ._request_template import DEFAULT_TEMPLATE, render_template
-from ._values import ValueRepr
+from .._core.errors import ConfigError, FormatError
+from .._core.secrets import MASK, redact
+from .._core.values import ValueRepr
+from .template import DEFAULT_TEMPLATE, render_template
 
 __all__ = [
     "ANTHROPIC_VERSION",

@@ -6,7 +6,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from ._errors import FormatError
+from .._core.errors import FormatError
 
 __all__ = ["DEFAULT_TEMPLATE", "render_template"]
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .._deltas import Delta, TextDelta
+from .._core.deltas import Delta, TextDelta
 from ._common import DONE, EventLike
 
 __all__ = ["TextFormat"]

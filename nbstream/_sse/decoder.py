@@ -29,12 +29,13 @@ the instructions of the ``json.loads`` alone (benchmarks/README-sse.md).
 
 from __future__ import annotations
 
+from functools import partial
+from itertools import repeat
 from operator import index
 from time import monotonic
 
-from ._errors import EventTooLargeError
-from ._sse_bulk import events_of, make, pieces
-from ._sse_event import ServerSentEvent, retry_value
+from .._core.errors import EventTooLargeError
+from .event import ServerSentEvent, retry_value
 
 __all__ = ["DEFAULT_MAX_EVENT_SIZE", "SSEDecoder", "ServerSentEvent"]
 
@@ -46,6 +47,46 @@ _BOM = b"\xef\xbb\xbf"
 
 def _text(raw: bytes) -> str:
     return raw.decode("utf-8", "replace")
+
+
+# The bulk path. Nearly every LLM stream is "data: <json>" and a blank line, over and over: for
+# those, _pieces finds every event's data with a few str calls over the whole chunk, and
+# _events_of builds the events without running bytecode per event.
+#
+# Events are built by tuple.__new__ straight from C (see event.py); in bulk through
+# map(_make, zip(...)), which reuses zip's item tuple and runs no bytecode per event.
+_make = partial(tuple.__new__, ServerSentEvent)
+
+
+def _events_of(texts: list[str], event_id: str, now: float) -> list[ServerSentEvent]:
+    """Events of type ``message`` with these data, the last event id and arrival time."""
+    if len(texts) == 1:
+        return [_make(("message", texts[0], event_id, None, now))]
+    return list(
+        map(_make, zip(repeat("message"), texts, repeat(event_id), repeat(None), repeat(now)))
+    )
+
+
+def _pieces(text: str) -> list[str] | None:
+    """The data of each event in ``text``, if it has the shape of nearly every LLM stream.
+
+    ``text`` is LF-only events with their leading "data: " and last blank line cut off. If
+    every line is a "data: " line or a single blank line between events, return each event's
+    data: the text between separators ("\\n\\ndata: ") with each "\\ndata: " in it turned into
+    "\\n". Otherwise (another field, a comment, a run of blank lines) return None. The shape
+    is proved on the pieces: once each "\\ndata: " is removed, no LF may remain. Decoding all
+    events at once equals decoding each one: LF is ASCII, never inside a UTF-8 sequence.
+    """
+    texts = text.split("\n\ndata: ")
+    # Joined with CR, which the text cannot contain (the decoder turned every CR into LF): with
+    # nothing between them, an event ending in "d" and the next one's data starting "ata: "
+    # would make a "\ndata: " that is in neither, and hide a line that is not a data line.
+    flat = "\r".join(texts)
+    if "\n" not in flat:
+        return texts
+    if "\n" in flat.replace("\ndata: ", ""):  # (CR never completes a "\ndata: " either)
+        return None
+    return [t.replace("\ndata: ", "\n") for t in texts]
 
 
 class SSEDecoder:
@@ -139,14 +180,14 @@ class SSEDecoder:
                 except UnicodeDecodeError:
                     text = raw.decode("utf-8", "replace")
                 if "\n" not in text:
-                    return [make(("message", text, self._id, None, monotonic()))]
+                    return [_make(("message", text, self._id, None, monotonic()))]
                 if "\n\ndata: " not in text and "\n" not in text.replace("\ndata: ", ""):
-                    # One event of several "data:" lines (see _sse_bulk.pieces).
+                    # One event of several "data:" lines (see _pieces).
                     text = text.replace("\ndata: ", "\n")
-                    return [make(("message", text, self._id, None, monotonic()))]
-                texts = pieces(text)
+                    return [_make(("message", text, self._id, None, monotonic()))]
+                texts = _pieces(text)
                 if texts is not None:
-                    return events_of(texts, self._id, monotonic())
+                    return _events_of(texts, self._id, monotonic())
         events = self._decode(chunk)
         self._clean = (
             self._head is None
@@ -223,18 +264,18 @@ class SSEDecoder:
             body, blank, rest = chunk.rpartition(b"\n\n")
             if not blank:
                 return self._rest(rest, now, events)
-        # Events of nothing but "data:" lines are built in bulk (_sse_bulk); anything else
+        # Events of nothing but "data:" lines are built in bulk (_pieces); anything else
         # (another field, a comment, a run of blank lines, an event above the size limit)
         # goes line by line.
         texts = None
         if body[:6] == b"data: " and len(body) <= self._max:
-            texts = pieces(body[6:].decode("utf-8", "replace"))
+            texts = _pieces(body[6:].decode("utf-8", "replace"))
         if texts is None:
             lines = body.split(b"\n")
             lines.append(b"")
             events += self._lines(lines, now)
         else:
-            events += events_of(texts, self._id, now)
+            events += _events_of(texts, self._id, now)
             self.last_event_id = self._id  # dispatch sets it (see the fast path in decode)
         return self._rest(rest, now, events) if rest else events
 
@@ -267,7 +308,7 @@ class SSEDecoder:
                 self.last_event_id = self._id
                 if data:
                     events.append(
-                        make(
+                        _make(
                             (
                                 _text(self._event_type) if self._event_type else "message",
                                 _text(data[0] if len(data) == 1 else b"\n".join(data)),

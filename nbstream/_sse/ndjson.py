@@ -17,8 +17,8 @@ from __future__ import annotations
 import re
 from time import monotonic
 
-from ._errors import EventTooLargeError
-from ._sse import DEFAULT_MAX_EVENT_SIZE, ServerSentEvent
+from .._core.errors import EventTooLargeError
+from .decoder import DEFAULT_MAX_EVENT_SIZE, ServerSentEvent
 
 __all__ = ["NDJSONDecoder"]
 

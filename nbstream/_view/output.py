@@ -23,7 +23,7 @@ import sys
 from collections.abc import Callable
 from typing import Any, Literal
 
-from ._view_paint import Op, Painter
+from .paint import Op, Painter
 
 __all__ = ["Mode", "Surface", "in_kernel"]
 

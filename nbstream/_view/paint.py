@@ -29,10 +29,10 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from ._markdown import heal, settled_end
-from ._render import Renderer
-from ._throttle import Throttle
-from ._view_status import provenance, status_line
+from .._core.markdown import heal, settled_end
+from .._core.throttle import Throttle
+from .render import Renderer
+from .status import provenance, status_line
 
 # status_line and provenance live in _view_status; re-exported for the chat layer.
 __all__ = ["Op", "Painter", "provenance", "status_line"]

@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from ._reply import Reply
+from .._core.reply import Reply
 
 __all__ = ["Progress", "provenance", "status_line"]
 

@@ -23,14 +23,14 @@ import uuid
 from collections.abc import AsyncIterable
 from typing import Any
 
-from ._deltas import Delta, ReasoningDelta, TextDelta
-from ._render import Renderer
-from ._reply import Reply
-from ._stream import DeltaStream
-from ._throttle import Throttle
-from ._view_output import Mode, Surface, in_kernel
-from ._view_paint import Painter
-from ._view_status import Progress, provenance, status_line
+from .._core.deltas import Delta, ReasoningDelta, TextDelta
+from .._core.reply import Reply
+from .._core.stream import DeltaStream
+from .._core.throttle import Throttle
+from .output import Mode, Surface, in_kernel
+from .paint import Painter
+from .render import Renderer
+from .status import Progress, provenance, status_line
 
 __all__ = ["StreamView", "show_stream"]
 

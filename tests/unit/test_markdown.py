@@ -1,12 +1,12 @@
-"""Incremental splitting and healing (nbstream._markdown), checked against markdown-it renders."""
+"""Incremental splitting and healing (nbstream._core.markdown), checked against markdown-it renders."""
 
 from __future__ import annotations
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nbstream._markdown import heal, settled_end
-from nbstream._render import Renderer
+from nbstream._core.markdown import heal, settled_end
+from nbstream._view.render import Renderer
 
 R = Renderer()
 

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from nbstream import EventTooLargeError, ServerSentEvent, SSEDecoder
-from nbstream._sse import DEFAULT_MAX_EVENT_SIZE
+from nbstream._sse.decoder import DEFAULT_MAX_EVENT_SIZE
 
 
 def decode(body: bytes, chunks: list[int] | None = None, **kw: int) -> tuple[object, ...]:

@@ -1,8 +1,8 @@
-"""The frame scheduler (nbstream._throttle)."""
+"""The frame scheduler (nbstream._core.throttle)."""
 
 from __future__ import annotations
 
-from nbstream._throttle import Throttle
+from nbstream._core.throttle import Throttle
 
 
 def test_first_frame_is_due_at_once_then_at_the_frame_rate() -> None:
