@@ -7,6 +7,9 @@ The same contracts run in CI as ``lint-imports`` (.ci/run).
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
@@ -33,3 +36,30 @@ def test_import_contracts_are_kept(capsys: pytest.CaptureFixture[str]) -> None:
     status = lint_imports(config_filename=str(PYPROJECT), no_cache=True, no_logo=True)
     report = capsys.readouterr().out
     assert status == 0, report
+
+
+# The chat layer may use IPython, but only inside the functions that display: importing it (as
+# `import nbstream` followed by `nbstream.chat` does) must stay cheap in a plain script.
+_PROBE = """
+import importlib, json, sys
+for name in json.loads(sys.argv[1]):
+    importlib.import_module(name)
+jupyter = {"IPython", "ipywidgets", "ipykernel", "nest_asyncio", "nest_asyncio2", "traitlets"}
+print(json.dumps(sorted({m.split(".")[0] for m in sys.modules} & jupyter)))
+"""
+
+
+def test_the_chat_layer_loads_no_jupyter_at_import() -> None:
+    modules = [
+        "nbstream._chat.chat",
+        "nbstream._chat.run",
+        "nbstream._chat.wire",
+        "nbstream._chat.sync",
+    ]
+    out = subprocess.run(
+        [sys.executable, "-c", _PROBE, json.dumps(modules)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert json.loads(out.stdout) == []
