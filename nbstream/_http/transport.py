@@ -14,9 +14,8 @@ read by phase (first byte, then idle).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Callable, Iterable
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from time import monotonic
 from typing import Any, Literal, TypeAlias, cast
@@ -236,7 +235,7 @@ def describe_http_error(exc: BaseException, secrets: Iterable[str | None] = ()) 
         return describe_error(exc, secrets)
     where = ""
     # httpx raises RuntimeError when no request is attached to the exception.
-    with contextlib.suppress(RuntimeError):
+    with suppress(RuntimeError):
         where = f" {host_of(exc.request.url)}"
     template = next(
         (text for kind, text in _TRANSPORT_ERRORS if isinstance(exc, kind)),
