@@ -29,8 +29,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from nbstream._throttle import Bucket, Throttle
-from nbstream._view_paint import Painter
+from nbstream._core.throttle import Bucket, Throttle
+from nbstream._view.paint import Painter
 
 WORDS = [
     *[

@@ -16,8 +16,8 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from nbstream._render import Renderer
-from nbstream._view_paint import Painter
+from nbstream._view.paint import Painter
+from nbstream._view.render import Renderer
 
 WORDS = [
     "the",

@@ -7,10 +7,7 @@ Every decoder gets the same bytes in the same chunks, in one process:
 
 - floor: iterate the chunks, then ``json.loads`` each payload (already a ``str``): the work no
   decoder can avoid;
-- nbstream: ``SSEDecoder.decode(chunk)`` then ``json.loads(event.data)``: the C accelerator
-  (nbstream/_sse_c.c), which ``pip install`` builds wherever a C compiler is present;
-- nbstream-py: the same with the pure-Python reference decoder (``PySSEDecoder``), which is what
-  runs where the accelerator could not be built (or with NBSTREAM_PURE_PYTHON=1);
+- nbstream: ``SSEDecoder.decode(chunk)`` then ``json.loads(event.data)``;
 - httpx-sse: what ``EventSource.aiter_sse`` does: an incremental UTF-8 decoder (as
   ``response.aiter_text()``), ``SSELineDecoder``, ``SSEDecoder.decode(line)``, then JSON;
 - openai: ``openai._streaming.SSEDecoder().iter_bytes(chunks)``, then JSON.
@@ -51,7 +48,6 @@ from httpx_sse._decoders import SSELineDecoder
 from openai._streaming import SSEDecoder as OpenAISSEDecoder
 
 from nbstream import SSEDecoder
-from nbstream._sse import PySSEDecoder, _sse_c
 
 QUICK = "--quick" in sys.argv
 N_EVENTS = 10_000 if QUICK else 100_000
@@ -108,10 +104,8 @@ def run_floor(segments: Segments, loads: list[list[str]]) -> Iterator[int]:
         yield len(texts)
 
 
-def run_nbstream(
-    segments: Segments, loads: list[list[str]], impl: type = SSEDecoder
-) -> Iterator[int]:
-    decoder = impl()
+def run_nbstream(segments: Segments, loads: list[list[str]]) -> Iterator[int]:
+    decoder = SSEDecoder()
     for chunks in segments:
         n = 0
         for chunk in chunks:
@@ -162,14 +156,9 @@ def run_openai(segments: Segments, loads: list[list[str]]) -> Iterator[int]:
     yield n
 
 
-def run_nbstream_py(segments: Segments, loads: list[list[str]]) -> Iterator[int]:
-    return run_nbstream(segments, loads, PySSEDecoder)
-
-
 RUNNERS: dict[str, Runner] = {
     "floor": run_floor,
     "nbstream": run_nbstream,
-    "nbstream-py": run_nbstream_py,
     "httpx-sse": run_httpx_sse,
     "openai": run_openai,
 }
@@ -229,8 +218,8 @@ def streams() -> None:
         " interleaved per segment;\nCPU time of this thread (time.thread_time); per candidate"
         " the minimum over segments; µs per event\n"
     )
-    head = f"{'stream':30} {'floor':>6} {'nbstream':>8} {'nb-py':>6} {'httpx-sse':>9}"
-    head += f" {'openai':>7} {'nb/floor':>8} {'(median)':>8} {'py/floor':>8}"
+    head = f"{'stream':30} {'floor':>6} {'nbstream':>8} {'httpx-sse':>9}"
+    head += f" {'openai':>7} {'nb/floor':>8} {'(median)':>8}"
     print(head + f" {'httpx-sse/nb':>12} {'openai/nb':>9}")
     for name, segs, loads in cases():
         costs = interleaved(segs, loads)
@@ -240,16 +229,15 @@ def streams() -> None:
         )
         nb = us["nbstream"]
         print(
-            f"{name:30} {us['floor']:6.2f} {nb:8.2f} {us['nbstream-py']:6.2f}"
+            f"{name:30} {us['floor']:6.2f} {nb:8.2f}"
             f" {us['httpx-sse']:9.2f} {us['openai']:7.2f} {nb / us['floor']:7.2f}x"
-            f" {paired:7.2f}x {us['nbstream-py'] / us['floor']:7.2f}x"
-            f" {us['httpx-sse'] / nb:11.2f}x {us['openai'] / nb:8.2f}x"
+            f" {paired:7.2f}x {us['httpx-sse'] / nb:11.2f}x {us['openai'] / nb:8.2f}x"
         )
 
 
 def large() -> None:
     print("\none large event in 64-byte chunks (decode + one json.loads; CPU ms, min of 5)")
-    print(f"{'size':8} {'floor':>6} {'nbstream':>9} {'nb-py':>7} {'httpx-sse':>10} {'openai':>8}")
+    print(f"{'size':8} {'floor':>6} {'nbstream':>9} {'httpx-sse':>10} {'openai':>8}")
     prev = 0.0
     for mb in (1, 2, 4):
         payload = json.dumps({"b64": "A" * (mb * 1_000_000 - 12)})
@@ -265,8 +253,7 @@ def large() -> None:
         ms = {k: v * 1000 for k, v in best.items()}
         growth = f"  (nbstream x{ms['nbstream'] / prev:.2f} vs half size)" if prev else ""
         print(
-            f"{mb} MB{'':5} {ms['floor']:6.1f} {ms['nbstream']:9.1f} {ms['nbstream-py']:7.1f}"
-            f" {ms['httpx-sse']:10.1f}"
+            f"{mb} MB{'':5} {ms['floor']:6.1f} {ms['nbstream']:9.1f} {ms['httpx-sse']:10.1f}"
             f" {ms['openai']:8.1f}{growth}"
         )
         prev = ms["nbstream"]
@@ -308,8 +295,8 @@ def callgrind() -> None:
         f"\ninstructions per event under valgrind --tool=callgrind ({CALLGRIND_EVENTS:,} events;"
         " repeatable to ~1 %, independent of load)"
     )
-    head = f"{'stream':30} {'floor':>7} {'nbstream':>8} {'nb-py':>7} {'httpx-sse':>9}"
-    print(head + f" {'openai':>7} {'nb/floor':>8} {'py/floor':>8} {'httpx-sse/nb':>12}")
+    head = f"{'stream':30} {'floor':>7} {'nbstream':>8} {'httpx-sse':>9}"
+    print(head + f" {'openai':>7} {'nb/floor':>8} {'httpx-sse/nb':>12}")
     cases = [
         f"{variant}, {label}"
         for variant in ("LF", "CRLF", "multi-line")
@@ -321,9 +308,9 @@ def callgrind() -> None:
     for case in cases:
         ir = {k: counts[case, k] / CALLGRIND_EVENTS for k in RUNNERS}
         print(
-            f"{case:30} {ir['floor']:7.0f} {ir['nbstream']:8.0f} {ir['nbstream-py']:7.0f}"
+            f"{case:30} {ir['floor']:7.0f} {ir['nbstream']:8.0f}"
             f" {ir['httpx-sse']:9.0f} {ir['openai']:7.0f} {ir['nbstream'] / ir['floor']:7.2f}x"
-            f" {ir['nbstream-py'] / ir['floor']:7.2f}x {ir['httpx-sse'] / ir['nbstream']:11.2f}x"
+            f" {ir['httpx-sse'] / ir['nbstream']:11.2f}x"
         )
 
 
@@ -332,8 +319,6 @@ def main() -> None:
         i = sys.argv.index("--callgrind-child")
         callgrind_child(sys.argv[i + 1], sys.argv[i + 2])
         return
-    if _sse_c is None:
-        sys.exit("the C accelerator is not built (pip install -e . with a C compiler present)")
     started = time.monotonic()
     streams()
     large()

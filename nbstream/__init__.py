@@ -5,12 +5,17 @@ generation at once, and the finished answer stays in the notebook.
 
 The public names below are imported lazily (PEP 562): ``import nbstream`` is cheap and loads
 neither IPython nor ipywidgets until a name that needs them (``StreamView``, ``chat``, the
-``%%chat`` magic) is first used. The layers, bottom to top:
+``%%chat`` magic) is first used. The layers, bottom to top, each a private package whose
+imports point down only (``lint-imports`` checks it, see ``[tool.importlinter]``):
 
-- core (stdlib only): :class:`SSEDecoder`, :class:`NDJSONDecoder`, the deltas, :class:`Reply`;
-- transport (httpx): :func:`aconnect_sse`, :func:`aiter_sse`;
-- formats and engine: :func:`astream` (an async iterator of deltas from any server);
-- Jupyter glue: :class:`StreamView`, :func:`chat`, the ``%%chat`` magic (``%load_ext nbstream``).
+- ``_core`` (stdlib only): the deltas, :class:`Reply`, the errors, :class:`DeltaStream`;
+- ``_sse`` (stdlib only): :class:`SSEDecoder`, :class:`NDJSONDecoder`;
+- ``_http`` (httpx): :func:`aconnect_sse`, :func:`aiter_sse`; beside it ``_providers`` (pure):
+  each API's request and wire format;
+- ``_engine``: :func:`astream` (an async iterator of deltas from any server), :class:`Endpoint`;
+- ``_view`` (Jupyter glue): :class:`StreamView`; beside it ``server``, the embedded backend;
+- ``_chat``: :func:`chat`, :func:`chat_sync`, :func:`wait`;
+- ``_magic``: the ``%%chat`` magic (``%load_ext nbstream``).
 """
 
 from __future__ import annotations
@@ -21,8 +26,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from IPython.core.interactiveshell import InteractiveShell
 
-    from ._chat import chat, chat_sync, wait
-    from ._deltas import (
+    from ._chat.chat import chat, chat_sync, wait
+    from ._core.deltas import (
         Delta,
         End,
         ErrorDelta,
@@ -33,8 +38,7 @@ if TYPE_CHECKING:
         ToolCallDelta,
         Usage,
     )
-    from ._engine import Endpoint, astream
-    from ._errors import (
+    from ._core.errors import (
         AuthenticationError,
         ConfigError,
         EventTooLargeError,
@@ -47,55 +51,56 @@ if TYPE_CHECKING:
         StreamTimeoutError,
         UnsupportedContentTypeError,
     )
-    from ._ndjson import NDJSONDecoder
-    from ._reply import Reply, ReplyBuilder, ToolCall
-    from ._sse import ServerSentEvent, SSEDecoder
-    from ._stream import DeltaStream
-    from ._transport import EventSource, Timeouts, aconnect_sse, aiter_sse
-    from ._view import StreamView
+    from ._core.reply import Reply, ReplyBuilder, ToolCall
+    from ._core.stream import DeltaStream
+    from ._engine.engine import Endpoint, astream
+    from ._http.transport import EventSource, Timeouts, aconnect_sse, aiter_sse
+    from ._sse.decoder import ServerSentEvent, SSEDecoder
+    from ._sse.ndjson import NDJSONDecoder
+    from ._view.view import StreamView
 
 __version__ = "0.1.0"
 
 # name -> module that defines it. Kept sorted by name; tests/unit/test_public_api.py checks that
 # every name resolves and that __all__ matches this table.
 _EXPORTS: dict[str, str] = {
-    "AuthenticationError": "._errors",
-    "ConfigError": "._errors",
-    "Delta": "._deltas",
-    "DeltaStream": "._stream",
-    "End": "._deltas",
-    "Endpoint": "._engine",
-    "ErrorDelta": "._deltas",
-    "EventSource": "._transport",
-    "EventTooLargeError": "._errors",
-    "Finish": "._deltas",
-    "FormatError": "._errors",
-    "HTTPStatusError": "._errors",
-    "Metadata": "._deltas",
-    "NDJSONDecoder": "._ndjson",
-    "NbstreamError": "._errors",
-    "RateLimitError": "._errors",
-    "ReasoningDelta": "._deltas",
-    "Reply": "._reply",
-    "ReplyBuilder": "._reply",
-    "SSEDecoder": "._sse",
-    "ServerReportedError": "._errors",
-    "ServerSentEvent": "._sse",
-    "StreamError": "._errors",
-    "StreamTimeoutError": "._errors",
-    "StreamView": "._view",
-    "TextDelta": "._deltas",
-    "Timeouts": "._transport",
-    "ToolCall": "._reply",
-    "ToolCallDelta": "._deltas",
-    "UnsupportedContentTypeError": "._errors",
-    "Usage": "._deltas",
-    "aconnect_sse": "._transport",
-    "aiter_sse": "._transport",
-    "astream": "._engine",
-    "chat": "._chat",
-    "chat_sync": "._chat",
-    "wait": "._chat",
+    "AuthenticationError": "._core.errors",
+    "ConfigError": "._core.errors",
+    "Delta": "._core.deltas",
+    "DeltaStream": "._core.stream",
+    "End": "._core.deltas",
+    "Endpoint": "._engine.engine",
+    "ErrorDelta": "._core.deltas",
+    "EventSource": "._http.transport",
+    "EventTooLargeError": "._core.errors",
+    "Finish": "._core.deltas",
+    "FormatError": "._core.errors",
+    "HTTPStatusError": "._core.errors",
+    "Metadata": "._core.deltas",
+    "NDJSONDecoder": "._sse.ndjson",
+    "NbstreamError": "._core.errors",
+    "RateLimitError": "._core.errors",
+    "ReasoningDelta": "._core.deltas",
+    "Reply": "._core.reply",
+    "ReplyBuilder": "._core.reply",
+    "SSEDecoder": "._sse.decoder",
+    "ServerReportedError": "._core.errors",
+    "ServerSentEvent": "._sse.decoder",
+    "StreamError": "._core.errors",
+    "StreamTimeoutError": "._core.errors",
+    "StreamView": "._view.view",
+    "TextDelta": "._core.deltas",
+    "Timeouts": "._http.transport",
+    "ToolCall": "._core.reply",
+    "ToolCallDelta": "._core.deltas",
+    "UnsupportedContentTypeError": "._core.errors",
+    "Usage": "._core.deltas",
+    "aconnect_sse": "._http.transport",
+    "aiter_sse": "._http.transport",
+    "astream": "._engine.engine",
+    "chat": "._chat.chat",
+    "chat_sync": "._chat.chat",
+    "wait": "._chat.chat",
 }
 
 __all__ = sorted([*_EXPORTS, "load_ipython_extension", "unload_ipython_extension"])
@@ -120,7 +125,7 @@ def load_ipython_extension(ipython: InteractiveShell) -> None:
     Args:
         ipython: The running IPython shell.
     """
-    from ._magic import load_ipython_extension as load
+    from ._magic.magics import load_ipython_extension as load
 
     load(ipython)
 
@@ -131,6 +136,6 @@ def unload_ipython_extension(ipython: InteractiveShell) -> None:
     Args:
         ipython: The running IPython shell.
     """
-    from ._magic import unload_ipython_extension as unload
+    from ._magic.magics import unload_ipython_extension as unload
 
     unload(ipython)

@@ -14,7 +14,7 @@ import time
 import httpx
 import pytest
 
-from nbstream._cli import demo, main
+from nbstream._chat.cli import demo, main
 
 
 def test_serve_prints_its_url_serves_and_stops_on_ctrl_c() -> None:

@@ -9,12 +9,12 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-import nbstream._engine as engine
+import nbstream._engine.engine as engine
 import nbstream.server
-from nbstream._deltas import TextDelta
-from nbstream._engine import astream
-from nbstream._errors import AuthenticationError, StreamError
-from nbstream._reply import Reply
+from nbstream._core.deltas import TextDelta
+from nbstream._core.errors import AuthenticationError, StreamError
+from nbstream._core.reply import Reply
+from nbstream._engine.engine import astream
 from nbstream.server import BackgroundServer
 
 KEY = "sk-integration-0123456789abcdef"

@@ -15,10 +15,10 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from nbstream._deltas import Delta, End, Finish, Metadata, TextDelta
-from nbstream._engine import astream
-from nbstream._errors import HTTPStatusError
-from nbstream._reply import Reply
+from nbstream._core.deltas import Delta, End, Finish, Metadata, TextDelta
+from nbstream._core.errors import HTTPStatusError
+from nbstream._core.reply import Reply
+from nbstream._engine.engine import astream
 
 from .llamacpp import LlamaCppServer, available
 

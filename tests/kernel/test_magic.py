@@ -125,7 +125,7 @@ def test_rerun_replaces_the_cells_turn(k: Kernel) -> None:
     k.ok("%%chat --chat rerun\nsecond", cell_id="cell-b")
     k.ok("%%chat --chat rerun\nfirst, again", cell_id="cell-a")
     ex = k.ok(
-        "import nbstream._magic_cell as m\n"
+        "import nbstream._magic.cell as m\n"
         "print([t.prompt for t in m.active.chats.get('rerun').turns])"
     )
     assert ex.stdout.strip() == "['first, again', 'second']"
@@ -181,7 +181,7 @@ def test_cancel_click_stops_the_server_and_keeps_partial_text(
     assert _statuses(outputs) == ["cancelled"]
     assert "Lorem" in _text(outputs) or "lorem" in _text(outputs)
     ex = k.ok(
-        "import nbstream._magic_cell as m\n"
+        "import nbstream._magic.cell as m\n"
         "t = m.active.chats.get('cancel').turns[-1]; print(t.status, len(t.answer) > 0)"
     )
     assert ex.stdout.strip() == "cancelled True"

@@ -82,7 +82,7 @@ def test_no_stream_wire_new_no_history_and_reset(k: Kernel, backend: BackgroundS
     assert "raw bytes" in wire
     assert "data: " in wire
     k.ok("%%chat --chat opts --no-history\nnot remembered")
-    turns = "import nbstream._magic_cell as m; print(len(m.active.chats.get('opts').turns))"
+    turns = "import nbstream._magic.cell as m; print(len(m.active.chats.get('opts').turns))"
     assert k.ok(turns).stdout.strip() == "2"
     k.ok("%%chat --chat opts --new\nfresh start")
     assert k.ok(turns).stdout.strip() == "1"
@@ -98,7 +98,7 @@ def test_reload_keeps_one_transformer_and_a_working_magic(
     k.ok("%load_ext nbstream")  # already loaded: a no-op
     k.ok("%reload_ext nbstream")
     count = k.ok(
-        "from nbstream._magic_transform import rewrite_chat_cell as r\n"
+        "from nbstream._magic.transform import rewrite_chat_cell as r\n"
         "print(get_ipython().input_transformers_cleanup.count(r))"
     )
     assert count.stdout.strip() == "1"

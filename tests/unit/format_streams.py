@@ -6,10 +6,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-from nbstream._deltas import Delta, End
-from nbstream._formats import WireFormat
-from nbstream._reply import Reply, ReplyBuilder
-from nbstream._sse import ServerSentEvent, SSEDecoder
+from nbstream._core.deltas import Delta, End
+from nbstream._core.reply import Reply, ReplyBuilder
+from nbstream._providers.registry import WireFormat
+from nbstream._sse.decoder import ServerSentEvent, SSEDecoder
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "streams"
 

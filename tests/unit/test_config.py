@@ -6,18 +6,19 @@ from pathlib import Path
 
 import pytest
 
-from nbstream._config import (
+from nbstream._core.errors import ConfigError
+from nbstream._core.secrets import redact
+from nbstream._engine.settings import (
     EMBEDDED_MODEL,
     OPENAI_BASE_URL,
     Layer,
+    Profile,
+    ProfileStore,
     check_no_key,
     env_layer,
     resolve,
     same_origin,
 )
-from nbstream._config_profiles import Profile, ProfileStore
-from nbstream._errors import ConfigError
-from nbstream._redact import redact
 
 # Shaped like a provider key, built at run time so that secret scanners see no key here.
 FAKE_KEY = "sk-" + "abcdefghijklmnopqrstu"

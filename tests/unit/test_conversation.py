@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from nbstream._conversation import Conversation, Conversations, Turn
+from nbstream._core.conversation import Conversation, Conversations, Turn
 
 
 def _chat() -> Conversation:

@@ -8,11 +8,11 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-import nbstream._engine as engine
-from nbstream._deltas import End, Metadata, TextDelta
-from nbstream._engine import astream
-from nbstream._errors import HTTPStatusError, StreamError
-from nbstream._reply import Reply
+import nbstream._engine.engine as engine
+from nbstream._core.deltas import End, Metadata, TextDelta
+from nbstream._core.errors import HTTPStatusError, StreamError
+from nbstream._core.reply import Reply
+from nbstream._engine.engine import astream
 
 from .format_streams import DATA
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from nbstream._endpoint import Endpoint
-from nbstream._engine import astream, prepare_request
-from nbstream._errors import ConfigError
+from nbstream._core.errors import ConfigError
+from nbstream._engine.endpoint import Endpoint
+from nbstream._engine.engine import astream, prepare_request
 
 KEY = "sk-test-0123456789abcdef"
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from nbstream._deltas import ErrorDelta, Finish, Metadata, TextDelta, ToolCallDelta, Usage
-from nbstream._formats.anthropic import AnthropicFormat
-from nbstream._reply import ToolCall
+from nbstream._core.deltas import ErrorDelta, Finish, Metadata, TextDelta, ToolCallDelta, Usage
+from nbstream._core.reply import ToolCall
+from nbstream._providers.anthropic import AnthropicFormat
 
 from .format_streams import body, events, run
 

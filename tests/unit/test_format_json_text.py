@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from nbstream._deltas import ErrorDelta, TextDelta
-from nbstream._formats.json_path import JsonPathFormat, guess_path
-from nbstream._formats.text import TextFormat
-from nbstream._sse import ServerSentEvent
+from nbstream._core.deltas import ErrorDelta, TextDelta
+from nbstream._providers.json_path import JsonPathFormat, guess_path
+from nbstream._providers.text import TextFormat
+from nbstream._sse.decoder import ServerSentEvent
 
 from .format_streams import events, run
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from nbstream._deltas import ErrorDelta, Finish, Metadata, TextDelta, Usage
-from nbstream._formats.ollama import OllamaFormat
-from nbstream._reply import ToolCall
-from nbstream._sse import ServerSentEvent
+from nbstream._core.deltas import ErrorDelta, Finish, Metadata, TextDelta, Usage
+from nbstream._core.reply import ToolCall
+from nbstream._providers.ollama import OllamaFormat
+from nbstream._sse.decoder import ServerSentEvent
 
 from .format_streams import events, run
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from nbstream._deltas import ErrorDelta, Finish, Metadata, ReasoningDelta, TextDelta, Usage
-from nbstream._formats.openai_chat import OpenAIChatFormat
-from nbstream._reply import ToolCall
-from nbstream._sse import ServerSentEvent
+from nbstream._core.deltas import ErrorDelta, Finish, Metadata, ReasoningDelta, TextDelta, Usage
+from nbstream._core.reply import ToolCall
+from nbstream._providers.openai_chat import OpenAIChatFormat
+from nbstream._sse.decoder import ServerSentEvent
 
 from .format_streams import body, events, run
 

@@ -4,9 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from nbstream._errors import FormatError
-from nbstream._formats import FORMAT_NAMES, choose_format, make_format, sniff_body, sniff_event
-from nbstream._sse import ServerSentEvent
+from nbstream._core.errors import FormatError
+from nbstream._providers.registry import (
+    FORMAT_NAMES,
+    choose_format,
+    make_format,
+    sniff_body,
+    sniff_event,
+)
+from nbstream._sse.decoder import ServerSentEvent
 
 from .format_streams import body, events
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from nbstream import AuthenticationError, HTTPStatusError, RateLimitError
-from nbstream._http_errors import extract_server_message, parse_retry_after, status_error
+from nbstream._http.errors import extract_server_message, parse_retry_after, status_error
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from nbstream._interpolate import InterpolationError, interpolate, placeholders
+from nbstream._core.errors import InterpolationError
+from nbstream._core.interpolate import interpolate, placeholders
 
 
 def test_replaces_a_name_and_a_dotted_attribute() -> None:

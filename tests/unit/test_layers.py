@@ -1,57 +1,65 @@
-"""Imports point down: the core and the engine load no IPython, ipywidgets or nest_asyncio."""
+"""Imports point down only: the import contracts of pyproject.toml, run by import-linter.
+
+import-linter reads every import statement of the package, including those inside functions
+and under ``TYPE_CHECKING``, so a lazy upward import fails here as surely as a top-level one.
+The same contracts run in CI as ``lint-imports`` (.ci/run).
+"""
 
 from __future__ import annotations
 
 import json
 import subprocess
 import sys
+import tomllib
+from pathlib import Path
 
-JUPYTER = ("IPython", "ipywidgets", "ipykernel", "nest_asyncio", "nest_asyncio2", "traitlets")
+import pytest
+from importlinter.cli import lint_imports
 
-# The layers below the Jupyter glue, plus the pure helpers of the chat layer.
-BELOW_JUPYTER = [
-    "nbstream._deltas",
-    "nbstream._errors",
-    "nbstream._redact",
-    "nbstream._reply",
-    "nbstream._stream",
-    "nbstream._values",
-    "nbstream._sse",
-    "nbstream._markdown",
-    "nbstream._throttle",
-    "nbstream._config",
-    "nbstream._config_profiles",
-    "nbstream._chat_wire",
-    "nbstream._conversation",
-    "nbstream._interpolate",
-    "nbstream._ticker",
-    "nbstream._sync",
-    "nbstream._chat",
-    "nbstream._chat_run",
-    "nbstream._engine",
-]
+PYPROJECT = Path(__file__).resolve().parents[2] / "pyproject.toml"
 
 
-# One interpreter imports the modules in order and reports, per module, which Jupyter packages
-# had appeared by then: the first culprit is named, at the cost of a single subprocess.
+def test_the_contracts_cover_every_layer() -> None:
+    config = tomllib.loads(PYPROJECT.read_text(encoding="utf-8"))["tool"]["importlinter"]
+    [layers] = [c for c in config["contracts"] if c["type"] == "layers"]
+    named = {name.strip() for layer in layers["layers"] for name in layer.split("|")}
+    packages = {
+        f"nbstream.{p.name}"
+        for p in (PYPROJECT.parent / "nbstream").iterdir()
+        if (p / "__init__.py").is_file()
+    }
+    assert named == packages  # a new package must take its place in the layers
+    assert not layers.get("ignore_imports")
+
+
+def test_import_contracts_are_kept(capsys: pytest.CaptureFixture[str]) -> None:
+    status = lint_imports(config_filename=str(PYPROJECT), no_cache=True, no_logo=True)
+    report = capsys.readouterr().out
+    assert status == 0, report
+
+
+# The chat layer may use IPython, but only inside the functions that display: importing it (as
+# `import nbstream` followed by `nbstream.chat` does) must stay cheap in a plain script.
 _PROBE = """
 import importlib, json, sys
-jupyter = set(json.loads(sys.argv[1]))
-report = {}
-for name in json.loads(sys.argv[2]):
+for name in json.loads(sys.argv[1]):
     importlib.import_module(name)
-    report[name] = sorted({m.split(".")[0] for m in sys.modules} & jupyter)
-print(json.dumps(report))
+jupyter = {"IPython", "ipywidgets", "ipykernel", "nest_asyncio", "nest_asyncio2", "traitlets"}
+print(json.dumps(sorted({m.split(".")[0] for m in sys.modules} & jupyter)))
 """
 
 
-def test_core_engine_and_chat_helpers_load_no_jupyter() -> None:
+def test_the_chat_layer_loads_no_jupyter_at_import() -> None:
+    modules = [
+        "nbstream._chat.chat",
+        "nbstream._chat.run",
+        "nbstream._chat.wire",
+        "nbstream._chat.sync",
+    ]
     out = subprocess.run(
-        [sys.executable, "-c", _PROBE, json.dumps(JUPYTER), json.dumps(BELOW_JUPYTER)],
+        [sys.executable, "-c", _PROBE, json.dumps(modules)],
         capture_output=True,
         text=True,
         check=True,
     )
-    report = json.loads(out.stdout)
-    assert list(report) == BELOW_JUPYTER
-    assert {name: loaded for name, loaded in report.items() if loaded} == {}
+    assert json.loads(out.stdout) == []

@@ -1,4 +1,4 @@
-"""Incremental splitting and healing (nbstream._markdown), checked against markdown-it renders."""
+"""Incremental splitting and healing (nbstream._core.markdown), checked against markdown-it renders."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import re
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nbstream._markdown import heal, piece_cut, settled_end
-from nbstream._render import Renderer
+from nbstream._core.markdown import heal, piece_cut, settled_end
+from nbstream._view.render import Renderer
 
 R = Renderer()
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from nbstream._redact import mask_key, redact, register_secret
+from nbstream._core.secrets import mask_key, redact, register_secret
 
 
 def test_known_secret_is_masked_anywhere() -> None:

@@ -1,4 +1,4 @@
-"""The sanitizing renderer against a hostile corpus (nbstream._render)."""
+"""The sanitizing renderer against a hostile corpus (nbstream._view.render)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from nbstream._render import Renderer, safe_url
+from nbstream._view.render import Renderer, safe_url
 
 HOSTILE = [
     "<script>alert(1)</script>",

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from nbstream._errors import ConfigError, FormatError
-from nbstream._request import (
+from nbstream._core.errors import ConfigError, FormatError
+from nbstream._providers.request import (
     PreparedRequest,
     as_messages,
     build_body,
@@ -16,7 +16,7 @@ from nbstream._request import (
     mask_headers,
     origin,
 )
-from nbstream._request_template import render_template
+from nbstream._providers.template import render_template
 
 MSGS = as_messages("Hi", system="Be brief")
 

@@ -4,21 +4,19 @@ from __future__ import annotations
 
 import itertools
 import re
+import time
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nbstream import EventTooLargeError, ServerSentEvent
+from nbstream import EventTooLargeError, ServerSentEvent, SSEDecoder
+from nbstream._sse.decoder import DEFAULT_MAX_EVENT_SIZE
 
-from .sse_impls import IMPLEMENTATIONS, Decoder
 
-
-def decode(
-    impl: Decoder, body: bytes, chunks: list[int] | None = None, **kw: int
-) -> tuple[object, ...]:
+def decode(body: bytes, chunks: list[int] | None = None, **kw: int) -> tuple[object, ...]:
     """Decode ``body`` cut at the given offsets; return everything observable."""
-    d = impl(**kw)
+    d = SSEDecoder(**kw)
     events: list[ServerSentEvent] = []
     cuts = [0, *(chunks or []), len(body)]
     for a, b in itertools.pairwise(cuts):
@@ -65,16 +63,14 @@ def reference(body: bytes) -> tuple[object, ...]:
     return events, last_id, retry, in_event or (rest != "" and not rest.startswith(":"))
 
 
-@IMPLEMENTATIONS
-def test_spec_example_stock_ticker(impl: Decoder) -> None:
+def test_spec_example_stock_ticker() -> None:
     body = b"data: YHOO\ndata: +2\ndata: 10\n\n"
-    assert decode(impl, body)[0] == [ServerSentEvent(data="YHOO\n+2\n10")]
+    assert decode(body)[0] == [ServerSentEvent(data="YHOO\n+2\n10")]
 
 
-@IMPLEMENTATIONS
-def test_spec_example_ids_and_comments(impl: Decoder) -> None:
+def test_spec_example_ids_and_comments() -> None:
     body = b": test stream\n\ndata: first event\nid: 1\n\ndata:second event\nid\n\ndata:  third event\n"
-    events, last_id, _, mid = decode(impl, body)
+    events, last_id, _, mid = decode(body)
     assert events == [
         ServerSentEvent(data="first event", id="1"),
         ServerSentEvent(data="second event"),
@@ -83,20 +79,17 @@ def test_spec_example_ids_and_comments(impl: Decoder) -> None:
     assert mid  # the third event never got its blank line: discarded, and reported
 
 
-@IMPLEMENTATIONS
-def test_spec_example_empty_data(impl: Decoder) -> None:
-    events, *_ = decode(impl, b"data\n\ndata\ndata\n\ndata:")
+def test_spec_example_empty_data() -> None:
+    events, *_ = decode(b"data\n\ndata\ndata\n\ndata:")
     assert [e.data for e in events] == ["", "\n"]
 
 
-@IMPLEMENTATIONS
-def test_spec_example_space_after_colon(impl: Decoder) -> None:
-    events, *_ = decode(impl, b"data:test\n\ndata: test\n\n")
+def test_spec_example_space_after_colon() -> None:
+    events, *_ = decode(b"data:test\n\ndata: test\n\n")
     assert [e.data for e in events] == ["test", "test"]
 
 
-@IMPLEMENTATIONS
-def test_fields(impl: Decoder) -> None:
+def test_fields() -> None:
     body = (
         b"event: add\ndata: 1\nid: 7\nretry: 2500\n\n"
         b"data: 2\n\n"  # type resets to message, id persists, retry is per block
@@ -105,7 +98,7 @@ def test_fields(impl: Decoder) -> None:
         b": keep-alive\n\n"
         b"data:  two spaces\nfoo: bar\nevent\n\n"
     )
-    events, last_id, retry, mid = decode(impl, body)
+    events, last_id, retry, mid = decode(body)
     assert events == [
         ServerSentEvent(event="add", data="1", id="7", retry=2500),
         ServerSentEvent(data="2", id="7"),
@@ -115,18 +108,16 @@ def test_fields(impl: Decoder) -> None:
     assert (last_id, retry, mid) == ("9", 2500, False)
 
 
-@IMPLEMENTATIONS
-def test_line_endings_and_bom(impl: Decoder) -> None:
+def test_line_endings_and_bom() -> None:
     lf = b"data: a\ndata: b\n\nevent: e\ndata: c\n\n"
     for body in (lf, lf.replace(b"\n", b"\r\n"), lf.replace(b"\n", b"\r"), b"\xef\xbb\xbf" + lf):
-        assert decode(impl, body)[0] == decode(impl, lf)[0]
+        assert decode(body)[0] == decode(lf)[0]
     # Only one BOM is stripped: a second one is part of the field name, which is then unknown.
-    assert decode(impl, b"\xef\xbb\xbf\xef\xbb\xbfdata: x\n\n")[0] == []
+    assert decode(b"\xef\xbb\xbf\xef\xbb\xbfdata: x\n\n")[0] == []
 
 
-@IMPLEMENTATIONS
-def test_invalid_utf8_is_replaced(impl: Decoder) -> None:
-    events, *_ = decode(impl, b"data: \xff\xc3\n\nevent: \xed\xa0\x80\ndata: ok\xe2\x82\n\n")
+def test_invalid_utf8_is_replaced() -> None:
+    events, *_ = decode(b"data: \xff\xc3\n\nevent: \xed\xa0\x80\ndata: ok\xe2\x82\n\n")
     assert [(e.event, e.data) for e in events] == [
         ("message", "\ufffd\ufffd"),
         ("\ufffd\ufffd\ufffd", "ok\ufffd"),
@@ -166,13 +157,12 @@ BULK = [
 
 
 @pytest.mark.parametrize("body", REALISTIC + BULK)
-@IMPLEMENTATIONS
-def test_every_split_point(impl: Decoder, body: bytes) -> None:
-    whole = decode(impl, body)
+def test_every_split_point(body: bytes) -> None:
+    whole = decode(body)
     assert whole == reference(body)
     for i in range(len(body) + 1):
-        assert decode(impl, body, [i]) == whole, i
-    assert decode(impl, body, list(range(1, len(body)))) == whole  # one byte at a time
+        assert decode(body, [i]) == whole, i
+    assert decode(body, list(range(1, len(body)))) == whole  # one byte at a time
 
 
 FRAGMENTS = st.sampled_from(
@@ -208,20 +198,16 @@ STREAMS = st.lists(st.one_of(FRAGMENTS, st.binary(max_size=4)), max_size=40).map
 
 @settings(max_examples=400, deadline=None)
 @given(body=STREAMS, cuts=st.lists(st.integers(min_value=0, max_value=200), max_size=8))
-@IMPLEMENTATIONS
-def test_agrees_with_reference_under_any_chunking(
-    impl: Decoder, body: bytes, cuts: list[int]
-) -> None:
+def test_agrees_with_reference_under_any_chunking(body: bytes, cuts: list[int]) -> None:
     expected = reference(body)
-    assert decode(impl, body) == expected
-    assert decode(impl, body, sorted(min(c, len(body)) for c in cuts)) == expected
+    assert decode(body) == expected
+    assert decode(body, sorted(min(c, len(body)) for c in cuts)) == expected
 
 
-@IMPLEMENTATIONS
-def test_ten_megabyte_event_in_small_chunks(impl: Decoder) -> None:
+def test_ten_megabyte_event_in_small_chunks() -> None:
     payload = b"A" * 10_000_000
     body = b"data: " + payload + b"\n\n"
-    d = impl()
+    d = SSEDecoder()
     events = []
     for i in range(0, len(body), 64):
         events += d.decode(body[i : i + 64])
@@ -229,34 +215,31 @@ def test_ten_megabyte_event_in_small_chunks(impl: Decoder) -> None:
     assert len(events[0].data) == 10_000_000
 
 
-@IMPLEMENTATIONS
-def test_max_event_size(impl: Decoder) -> None:
-    d = impl(max_event_size=1000)
+def test_max_event_size() -> None:
+    d = SSEDecoder(max_event_size=1000)
     d.decode(b"data: " + b"a" * 500 + b"\n")
     with pytest.raises(EventTooLargeError, match="1,000 bytes") as info:
         d.decode(b"data: " + b"b" * 400 + b"\ndata: " + b"c" * 200)
     assert info.value.limit == 1000
-    d2 = impl(max_event_size=100)
+    d2 = SSEDecoder(max_event_size=100)
     for _ in range(4):
         d2.decode(b"x" * 20)  # one unterminated line growing toward the limit
     with pytest.raises(EventTooLargeError):
         d2.decode(b"x" * 30)
     # A long comment is not an event: dropped as soon as its line ends.
-    assert decode(impl, b": " + b"z" * 5000 + b"\ndata: ok\n\n", max_event_size=200)[0] == [
+    assert decode(b": " + b"z" * 5000 + b"\ndata: ok\n\n", max_event_size=200)[0] == [
         ServerSentEvent(data="ok")
     ]
 
 
-@IMPLEMENTATIONS
-def test_retry_beyond_int_string_limit(impl: Decoder) -> None:
+def test_retry_beyond_int_string_limit() -> None:
     # int() refuses more than 4,300 digits; a malformed stream must still not raise.
-    [event] = impl().decode(b"retry: 1" + b"0" * 5000 + b"\ndata: x\n\n")
+    [event] = SSEDecoder().decode(b"retry: 1" + b"0" * 5000 + b"\ndata: x\n\n")
     assert event.retry == 10**5000
 
 
-@IMPLEMENTATIONS
-def test_id_of_an_event_dropped_as_too_large_still_counts(impl: Decoder) -> None:
-    d = impl(max_event_size=20)
+def test_id_of_an_event_dropped_as_too_large_still_counts() -> None:
+    d = SSEDecoder(max_event_size=20)
     with pytest.raises(EventTooLargeError):
         d.decode(b"id: 5\ndata: " + b"x" * 30 + b"\n\n")
     # The id line was read before the event outgrew the limit: the next dispatch reports it.
@@ -264,39 +247,34 @@ def test_id_of_an_event_dropped_as_too_large_still_counts(impl: Decoder) -> None
     assert d.last_event_id == "5"
 
 
-@IMPLEMENTATIONS
-def test_time_is_the_completing_chunk(impl: Decoder) -> None:
-    d = impl()
+def test_time_is_the_completing_chunk() -> None:
+    d = SSEDecoder()
     assert d.decode(b"data: a") == []
     [event] = d.decode(b"\n\n")
     assert event.time > 0
 
 
 @pytest.mark.parametrize("body", BULK)
-@IMPLEMENTATIONS
-def test_bulk_paths_agree_with_reference(impl: Decoder, body: bytes) -> None:
+def test_bulk_paths_agree_with_reference(body: bytes) -> None:
     whole = reference(body)
     for i, j in itertools.combinations(range(0, len(body) + 1, 2), 2):
-        assert decode(impl, body, [i, j]) == whole, (
+        assert decode(body, [i, j]) == whole, (
             i,
             j,
         )  # every single cut: test_every_split_point
     # Events one per chunk, as servers write them.
     events = [e + b"\n\n" for e in body.replace(b"\r\n", b"\n").split(b"\n\n") if e]
-    d = impl()
+    d = SSEDecoder()
     got = [ev for chunk in events for ev in d.decode(chunk)]
     assert got == reference(b"".join(events))[0]
 
 
-@IMPLEMENTATIONS
-def test_bulk_path_respects_the_size_limit(impl: Decoder) -> None:
+def test_bulk_path_respects_the_size_limit() -> None:
     with pytest.raises(EventTooLargeError):
-        decode(impl, b"data: " + b"a" * 300 + b"\n\n", max_event_size=100)
+        decode(b"data: " + b"a" * 300 + b"\n\n", max_event_size=100)
     with pytest.raises(EventTooLargeError):
-        decode(impl, b"data: a\n\ndata: " + b"b" * 300 + b"\n\ndata: c\n\n", max_event_size=100)
-    assert (
-        decode(impl, b"data: a\n\n" * 50, max_event_size=100)[0] == [ServerSentEvent(data="a")] * 50
-    )
+        decode(b"data: a\n\ndata: " + b"b" * 300 + b"\n\ndata: c\n\n", max_event_size=100)
+    assert decode(b"data: a\n\n" * 50, max_event_size=100)[0] == [ServerSentEvent(data="a")] * 50
 
 
 def test_event_value_contract() -> None:
@@ -309,3 +287,44 @@ def test_event_value_contract() -> None:
     with pytest.raises(TypeError):
         assert event < event  # type: ignore[operator]
     assert repr(ServerSentEvent()) == "ServerSentEvent()"
+
+
+def test_inputs_and_arguments() -> None:
+    d = SSEDecoder()
+    assert d.decode(bytearray(b"data: a\n\n")) == [ServerSentEvent(data="a")]
+    with pytest.raises(TypeError):
+        d.decode("data: c\n\n")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="must be positive, not 0"):
+        SSEDecoder(max_event_size=0)
+    with pytest.raises(TypeError):
+        SSEDecoder(max_event_size=1.5)  # type: ignore[arg-type]
+    assert SSEDecoder(max_event_size=10**30).decode(b"data: big limit\n\n")[0].data == "big limit"
+
+
+def test_default_limit() -> None:
+    with pytest.raises(EventTooLargeError) as info:
+        SSEDecoder().decode(b"data: " + b"x" * DEFAULT_MAX_EVENT_SIZE + b"\n")
+    assert info.value.limit == DEFAULT_MAX_EVENT_SIZE
+
+
+def test_events_are_server_sent_events_with_arrival_time() -> None:
+    before = time.monotonic()
+    [event] = SSEDecoder().decode(b'event: e\nid: 7\nretry: 5\ndata: {"a": 1}\n\n')
+    assert type(event) is ServerSentEvent
+    assert (event.event, event.data, event.id, event.retry) == ("e", '{"a": 1}', "7", 5)
+    assert before <= event.time <= time.monotonic()
+    assert event.json() == {"a": 1}
+
+
+def test_subclass_and_attributes() -> None:
+    class Mine(SSEDecoder):
+        pass
+
+    d = Mine()
+    d.note = "a subclass without __slots__ has a __dict__"  # type: ignore[attr-defined]
+    assert d.decode(b"id: 3\ndata: a\n\n")[0].id == "3"
+    assert (d.last_event_id, d.retry, d.ended_mid_event) == ("3", None, False)
+    d.last_event_id = "resume"
+    assert d.last_event_id == "resume"
+    assert repr(d) == "SSEDecoder(last_event_id='resume', retry=None)"
+    assert repr(SSEDecoder()) == "SSEDecoder(last_event_id='', retry=None)"

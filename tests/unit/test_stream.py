@@ -9,8 +9,9 @@ import httpx
 import pytest
 
 from nbstream import DeltaStream, End, HTTPStatusError, TextDelta
-from nbstream._deltas import Delta
-from nbstream._stream import describe_error
+from nbstream._core.deltas import Delta
+from nbstream._core.stream import describe_error
+from nbstream._http.transport import describe_http_error
 
 # Shaped like a provider key, built at run time so that secret scanners see no key here.
 FAKE_KEY = "sk-" + "abcdefghijklmnopqrstu"
@@ -103,10 +104,11 @@ async def test_aclose_closes_the_source_and_is_idempotent() -> None:
 
 def test_describe_error_is_one_line_and_masks_keys() -> None:
     req = httpx.Request("POST", "http://127.0.0.1:9/v1/chat")
-    msg = describe_error(httpx.ConnectError("All connection\nattempts failed", request=req))
+    msg = describe_http_error(httpx.ConnectError("All connection\nattempts failed", request=req))
     assert (
         msg
         == "could not connect to 127.0.0.1:9 (All connection attempts failed); is the server running?"
     )
-    assert describe_error(ValueError(f"key {FAKE_KEY} leaked")) == "ValueError: key *** leaked"
-    assert describe_error(RuntimeError()) == "RuntimeError"
+    for describe in (describe_error, describe_http_error):
+        assert describe(ValueError(f"key {FAKE_KEY} leaked")) == "ValueError: key *** leaked"
+        assert describe(RuntimeError()) == "RuntimeError"

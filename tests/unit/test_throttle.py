@@ -1,10 +1,10 @@
-"""The frame scheduler (nbstream._throttle): frames by interval, cost bounded by rate."""
+"""The frame scheduler (nbstream._core.throttle): frames by interval, cost bounded by rate."""
 
 from __future__ import annotations
 
 import pytest
 
-from nbstream._throttle import Bucket, Throttle
+from nbstream._core.throttle import Bucket, Throttle
 
 
 def test_first_frame_is_due_at_once_then_one_per_interval() -> None:

@@ -1,11 +1,11 @@
-"""The painter (nbstream._view_paint): what a frontend ends up holding, and what it cost."""
+"""The painter (nbstream._view.paint): what a frontend ends up holding, and what it cost."""
 
 from __future__ import annotations
 
 import random
 
-from nbstream._render import Renderer
-from nbstream._view_paint import PIECE_CHARS, Op, Painter
+from nbstream._view.paint import PIECE_CHARS, Op, Painter
+from nbstream._view.render import Renderer
 
 
 class Frontend:

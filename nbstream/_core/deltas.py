@@ -1,0 +1,216 @@
+"""The delta model: what every wire format turns its events into.
+
+A stream of deltas is the one seam between the wire formats below and the view, the magic and
+user code above. Each delta is an immutable value with a ``kind`` tag, so code can either
+``match`` on the class or compare ``delta.kind``:
+
+========== ==================== ==============================================================
+kind       class                meaning
+========== ==================== ==============================================================
+text       :class:`TextDelta`   a piece of the answer
+reasoning  :class:`ReasoningDelta` a piece of the model's visible reasoning ("thinking")
+tool_call  :class:`ToolCallDelta` a fragment of a tool call (id and name come first, then
+                                arguments in pieces)
+usage      :class:`Usage`       token counts; later usage deltas update earlier ones field by
+                                field (Anthropic sends input tokens first, output tokens last)
+finish     :class:`Finish`      the server's finish reason (``stop``, ``length``, ``end_turn``…)
+error      :class:`ErrorDelta`  an error the server reported inside an HTTP 200 stream
+metadata   :class:`Metadata`    model, response id, the wire format chosen, streamed or not
+end        :class:`End`         the stream ended; ``complete`` says whether the format's
+                                terminal marker (``[DONE]``, ``message_stop`` …) was seen
+========== ==================== ==============================================================
+
+``time`` on every delta is the monotonic clock (:func:`time.monotonic`) at which the bytes that
+produced it arrived. It takes no part in equality, so recorded streams compare equal whatever
+their timing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal, TypeAlias
+
+from .values import ValueRepr
+
+__all__ = [
+    "Delta",
+    "DeltaKind",
+    "End",
+    "ErrorDelta",
+    "Finish",
+    "Metadata",
+    "ReasoningDelta",
+    "TextDelta",
+    "ToolCallDelta",
+    "Usage",
+]
+
+DeltaKind: TypeAlias = Literal[
+    "text", "reasoning", "tool_call", "usage", "finish", "error", "metadata", "end"
+]
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class TextDelta(ValueRepr):
+    """A piece of the answer's text.
+
+    Attributes:
+        text: The new characters (never the whole text so far).
+        time: Monotonic arrival time of the bytes that carried it.
+    """
+
+    text: str
+    time: float = field(default=0.0, compare=False, repr=False)
+    kind: Literal["text"] = field(default="text", init=False)
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class ReasoningDelta(ValueRepr):
+    """A piece of the model's reasoning ("thinking") text, shown apart from the answer.
+
+    Attributes:
+        text: The new characters.
+        time: Monotonic arrival time.
+    """
+
+    text: str
+    time: float = field(default=0.0, compare=False, repr=False)
+    kind: Literal["reasoning"] = field(default="reasoning", init=False)
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class ToolCallDelta(ValueRepr):
+    """A fragment of a tool (function) call.
+
+    Fragments with the same ``index`` belong to one call: the first usually carries ``id`` and
+    ``name``, later ones carry pieces of ``arguments`` (a JSON text) to be concatenated.
+
+    Attributes:
+        index: Which call of the reply this fragment belongs to.
+        id: The call's id, when this fragment carries it.
+        name: The function's name, when this fragment carries it.
+        arguments: A piece of the arguments' JSON text.
+        time: Monotonic arrival time.
+    """
+
+    index: int
+    id: str | None = None
+    name: str | None = None
+    arguments: str = ""
+    time: float = field(default=0.0, compare=False, repr=False)
+    kind: Literal["tool_call"] = field(default="tool_call", init=False)
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class Usage(ValueRepr):
+    """Token counts reported by the server.
+
+    A field left ``None`` is unknown, not zero; a later usage delta fills in or replaces the
+    fields it carries (see :meth:`merged`).
+
+    Attributes:
+        input_tokens: Prompt tokens.
+        output_tokens: Generated tokens (reasoning included, where the server counts it so).
+        total_tokens: Both, as the server reported them.
+        reasoning_tokens: Of the output, how many were reasoning.
+        time: Monotonic arrival time.
+    """
+
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    total_tokens: int | None = None
+    reasoning_tokens: int | None = None
+    time: float = field(default=0.0, compare=False, repr=False)
+    kind: Literal["usage"] = field(default="usage", init=False)
+
+    def merged(self, newer: Usage) -> Usage:
+        """Return these counts updated by the fields ``newer`` knows.
+
+        Args:
+            newer: A later usage report.
+
+        Returns:
+            A new :class:`Usage`; ``total_tokens`` is derived when the server gave none.
+        """
+        inp = newer.input_tokens if newer.input_tokens is not None else self.input_tokens
+        out = newer.output_tokens if newer.output_tokens is not None else self.output_tokens
+        total = newer.total_tokens if newer.total_tokens is not None else self.total_tokens
+        if newer.total_tokens is None and inp is not None and out is not None:
+            total = inp + out
+        reasoning = (
+            newer.reasoning_tokens if newer.reasoning_tokens is not None else self.reasoning_tokens
+        )
+        return Usage(inp, out, total, reasoning, time=newer.time)
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class Finish(ValueRepr):
+    """The server's reason for ending the answer, as it spelled it.
+
+    Attributes:
+        reason: ``"stop"``, ``"length"``, ``"tool_calls"``, ``"end_turn"``, ``"max_tokens"`` …
+        time: Monotonic arrival time.
+    """
+
+    reason: str
+    time: float = field(default=0.0, compare=False, repr=False)
+    kind: Literal["finish"] = field(default="finish", init=False)
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class ErrorDelta(ValueRepr):
+    """An error the server reported inside a successful stream.
+
+    Attributes:
+        message: The server's message, one line.
+        code: The server's error type or code (``"overloaded_error"``), if any.
+        time: Monotonic arrival time.
+    """
+
+    message: str
+    code: str | None = None
+    time: float = field(default=0.0, compare=False, repr=False)
+    kind: Literal["error"] = field(default="error", init=False)
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class Metadata(ValueRepr):
+    """Facts about the reply that are not content.
+
+    Any field may be ``None`` (not told by this delta); later metadata fills in earlier.
+
+    Attributes:
+        model: The model that answered, as the server named it.
+        response_id: The server's id for this response.
+        format: The wire format chosen (``"openai-chat"``, ``"anthropic"`` …).
+        streamed: ``False`` when the server answered with one JSON body instead of a stream.
+        time: Monotonic arrival time.
+    """
+
+    model: str | None = None
+    response_id: str | None = None
+    format: str | None = None
+    streamed: bool | None = None
+    time: float = field(default=0.0, compare=False, repr=False)
+    kind: Literal["metadata"] = field(default="metadata", init=False)
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class End(ValueRepr):
+    """The stream ended without an exception.
+
+    Attributes:
+        complete: ``True`` when the format's terminal marker was seen; ``False`` means the
+            stream stopped early (the reply is then ``"truncated"``).
+        time: Monotonic time the end was seen.
+    """
+
+    complete: bool
+    time: float = field(default=0.0, compare=False, repr=False)
+    kind: Literal["end"] = field(default="end", init=False)
+
+
+Delta: TypeAlias = (
+    TextDelta | ReasoningDelta | ToolCallDelta | Usage | Finish | ErrorDelta | Metadata | End
+)
+"""Any item of a delta stream; narrow with ``isinstance`` or on ``.kind``."""

@@ -1,0 +1,389 @@
+"""The engine: one request to any chat server, one :class:`~nbstream.DeltaStream` of its answer.
+
+:func:`astream` builds the request for the chosen API (:mod:`nbstream._providers.request`), opens it with
+the transport (:func:`nbstream.aconnect_sse`), picks the wire format (``"auto"``: from the first
+event's shape, :mod:`nbstream._providers.registry`) and yields, in order:
+
+1. a :class:`~nbstream.Metadata` delta: requested model, chosen format, streamed or not;
+2. the content deltas (text, reasoning, tool calls, usage, finish reason, in-band errors);
+3. an :class:`~nbstream.End` delta: ``complete`` says whether the terminal marker came.
+
+Errors (HTTP status, connection, timeouts, an HTTP 200 with an empty stream) propagate as
+exceptions; the :class:`~nbstream.DeltaStream` records them as status ``"failed"``. The response,
+and the client when the engine created it, are closed in ``finally``: on cancellation that
+happens at once, so the server sees the disconnect and stops generating.
+
+``stream_options.include_usage`` is sent for ``openai-chat`` streams; a server that rejects it
+(HTTP 400/422 naming it) is asked again once without it, and remembered per URL.
+
+Inside: :func:`_plan` resolves the arguments into a :class:`Plan`, :func:`_run` owns the client
+and the one retry, and :func:`exchange` is one HTTP exchange (send, pick the format, yield).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import ssl
+import time
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable, Mapping, Sequence
+from contextlib import aclosing
+from dataclasses import dataclass, field
+from typing import Any
+
+# httpx imports httpcore when the first client is built, and httpcore imports trio when it is
+# installed: 0.6 s measured, which landed in the first answer's time to first token. Paying it
+# when the engine is imported keeps TTFT a measure of the server.
+import httpcore  # noqa: F401
+import httpx
+
+from .._core.deltas import Delta, End, ErrorDelta, Metadata
+from .._core.errors import ConfigError, HTTPStatusError, StreamError
+from .._core.stream import DeltaStream
+from .._http.transport import Timeouts, aconnect_sse, describe_http_error
+from .._providers._common import excerpt
+from .._providers.registry import choose_format
+from .._providers.request import (
+    PreparedRequest,
+    as_messages,
+    build_body,
+    build_headers,
+    mask_headers,
+    origin,
+)
+from .._sse.decoder import ServerSentEvent
+from .._sse.ndjson import NDJSONDecoder
+from .endpoint import Endpoint
+
+__all__ = ["EMPTY_STREAM_MESSAGE", "Endpoint", "Plan", "astream", "exchange", "prepare_request"]
+
+EMPTY_STREAM_MESSAGE = (
+    "the server answered HTTP 200 but sent no events: nothing was generated (llama.cpp does"
+    " this when the prompt is longer than its context); shorten the prompt or enlarge the context"
+)
+
+# URLs whose server rejected stream_options (HTTP 400/422): asked without it from then on.
+_NO_STREAM_OPTIONS: set[str] = set()
+
+
+@dataclass(slots=True)
+class Plan:
+    """Everything one request needs, resolved from the arguments and the endpoint."""
+
+    endpoint: Endpoint
+    body: dict[str, Any]
+    headers: dict[str, str]
+    secrets: tuple[str, ...] = ()
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+def _plan(
+    prompt_or_messages: str | Sequence[Mapping[str, Any]],
+    *,
+    model: str | None,
+    base_url: str | None,
+    api: str | None,
+    format: str | None,
+    api_key: str | None,
+    system: str | None,
+    temperature: float | None,
+    max_tokens: int | None,
+    stream: bool,
+    endpoint: Endpoint | None,
+    timeouts: Timeouts | None,
+    params: dict[str, Any],
+) -> Plan:
+    if endpoint is None:
+        if not base_url:
+            raise ConfigError(
+                "no server given: pass base_url= (e.g. http://127.0.0.1:8080/v1) or endpoint="
+            )
+        endpoint = Endpoint(base_url, api or "openai-chat")
+    elif (
+        base_url
+        and api_key is None
+        and origin(base_url) != origin(endpoint.base_url)
+        and (endpoint.api_key or endpoint.credential_headers())
+    ):
+        # The key was configured for the endpoint's host; never send it anywhere else.
+        raise ConfigError(
+            f"the endpoint's API key is for {endpoint.host}, not for {origin(base_url)[1]}:"
+            " pass api_key= for that server (api_key='' for none)"
+        )
+    changes: dict[str, Any] = {}
+    for name, value in (
+        ("base_url", base_url),
+        ("api", api),
+        ("model", model),
+        ("api_key", api_key),
+        ("format", format),
+        ("timeouts", timeouts),
+    ):
+        if value is not None:
+            changes[name] = value
+    if changes:
+        endpoint = endpoint.replace(**changes)
+    messages = as_messages(prompt_or_messages, system)
+    include_usage = endpoint.url not in _NO_STREAM_OPTIONS
+    body = build_body(
+        endpoint.api,
+        messages,
+        model=endpoint.model,
+        stream=stream,
+        temperature=temperature,
+        max_tokens=max_tokens,
+        include_usage=include_usage,
+        template=endpoint.body_template,
+        params=params,
+    )
+    headers = build_headers(endpoint.api, endpoint.api_key or None, endpoint.headers)
+    secrets = tuple(s for s in (endpoint.api_key, *endpoint.credential_headers().values()) if s)
+    return Plan(endpoint, body, headers, secrets, params)
+
+
+def prepare_request(
+    prompt_or_messages: str | Sequence[Mapping[str, Any]],
+    *,
+    model: str | None = None,
+    base_url: str | None = None,
+    api: str | None = None,
+    format: str | None = None,
+    api_key: str | None = None,
+    system: str | None = None,
+    temperature: float | None = None,
+    max_tokens: int | None = None,
+    stream: bool = True,
+    endpoint: Endpoint | None = None,
+    timeouts: Timeouts | None = None,
+    **params: Any,
+) -> PreparedRequest:
+    """Build the request :func:`astream` would send, without sending it (``--dry-run``).
+
+    Takes the same arguments as :func:`astream` (``client`` and ``on_bytes`` aside).
+
+    Returns:
+        Method, URL, headers with every key masked, and the JSON body.
+
+    Raises:
+        ConfigError: No server, an unknown API or format, or a key bound to another host.
+    """
+    plan = _plan(
+        prompt_or_messages, model=model, base_url=base_url, api=api, format=format,
+        api_key=api_key, system=system, temperature=temperature, max_tokens=max_tokens,
+        stream=stream, endpoint=endpoint, timeouts=timeouts, params=params,
+    )  # fmt: skip
+    headers = mask_headers(plan.headers, plan.secrets)
+    return PreparedRequest("POST", plan.endpoint.url, headers, plan.body, plan.endpoint.format)
+
+
+def astream(
+    prompt_or_messages: str | Sequence[Mapping[str, Any]],
+    *,
+    model: str | None = None,
+    base_url: str | None = None,
+    api: str | None = None,
+    format: str | None = None,
+    api_key: str | None = None,
+    system: str | None = None,
+    temperature: float | None = None,
+    max_tokens: int | None = None,
+    stream: bool = True,
+    endpoint: Endpoint | None = None,
+    client: httpx.AsyncClient | None = None,
+    timeouts: Timeouts | None = None,
+    on_bytes: Callable[..., Any] | None = None,
+    **params: Any,
+) -> DeltaStream:
+    """Ask a chat server and stream its answer as deltas.
+
+    Nothing is sent until the stream is first iterated. Use it as
+    ``async for delta in astream(...)``, then read ``stream.reply``; or ``async with`` it to
+    be sure the connection is released when you stop early.
+
+    Args:
+        prompt_or_messages: A user prompt, or chat messages (``{"role", "content"}`` dicts).
+        model: The model to ask for.
+        base_url: The server (``http://127.0.0.1:8080/v1``); overrides ``endpoint``'s.
+        api: ``"openai-chat"`` (default), ``"openai-responses"``, ``"anthropic"``, ``"ollama"``
+            or ``"custom"``.
+        format: The answer's wire format, ``"auto"`` (default) or a name.
+        api_key: The key (sent only to this server's host; never shown).
+        system: A system prompt, put first.
+        temperature: Sampling temperature.
+        max_tokens: Output token limit.
+        stream: Ask for a stream (``False``: one JSON answer, read into the same deltas).
+        endpoint: A configured :class:`Endpoint`; the other arguments override its fields.
+        client: An ``httpx.AsyncClient`` to use (left open); by default one is created and
+            closed with the stream.
+        timeouts: Connect / first-byte / idle limits.
+        on_bytes: Called with every raw chunk as it arrives (for wire inspection).
+        **params: Extra body fields, passed through (``top_p=0.9``, ``seed=1`` …).
+
+    Returns:
+        A :class:`~nbstream.DeltaStream`; its ``reply`` is the :class:`~nbstream.Reply`.
+
+    Raises:
+        ConfigError: No server, an unknown API or format, or a key bound to another host
+            (raised at once, before anything is sent).
+    """
+    plan = _plan(
+        prompt_or_messages, model=model, base_url=base_url, api=api, format=format,
+        api_key=api_key, system=system, temperature=temperature, max_tokens=max_tokens,
+        stream=stream, endpoint=endpoint, timeouts=timeouts, params=params,
+    )  # fmt: skip
+    ep = plan.endpoint
+    if client is None:
+        _ssl_context()  # built now, before the stream's clock starts: see _ssl_context
+    source = _run(plan, client, on_bytes)
+    fmt = "" if ep.format == "auto" else ep.format
+    return DeltaStream(
+        source,
+        format=fmt,
+        endpoint=ep.host,
+        secrets=plan.secrets,
+        describe=describe_http_error,
+    )
+
+
+async def _run(
+    plan: Plan, client: httpx.AsyncClient | None, on_bytes: Callable[..., Any] | None
+) -> AsyncIterator[Delta]:
+    own = client is None
+    # follow_redirects=False (httpx's default, said out loud): a key never follows a redirect.
+    http = (
+        client
+        if client is not None
+        else httpx.AsyncClient(follow_redirects=False, verify=_ssl_context())
+    )
+    try:
+        try:
+            # aclosing: when the consumer stops early, the exchange (and its response) is
+            # closed now, not whenever the garbage collector finalizes the generator.
+            async with aclosing(exchange(plan, http, on_bytes)) as deltas:
+                async for delta in deltas:
+                    yield delta
+        except HTTPStatusError as exc:
+            if not _rejects_stream_options(plan, exc):
+                raise
+            # The server refused stream_options (some OpenAI-compatible servers validate
+            # strictly): ask once more without it, and remember that for this URL. Nothing was
+            # yielded: the rejection came before any event.
+            _NO_STREAM_OPTIONS.add(plan.endpoint.url)
+            plan.body.pop("stream_options", None)
+            async with aclosing(exchange(plan, http, on_bytes)) as deltas:
+                async for delta in deltas:
+                    yield delta
+    finally:
+        if own:
+            await http.aclose()
+
+
+async def exchange(
+    plan: Plan, http: httpx.AsyncClient, on_bytes: Callable[..., Any] | None
+) -> AsyncGenerator[Delta, None]:
+    """Send ``plan``'s request once and yield its deltas: metadata, content, end.
+
+    Args:
+        plan: The resolved request.
+        http: The client to send with.
+        on_bytes: Called with every raw chunk, if given.
+
+    Yields:
+        :class:`~nbstream.Metadata` (format chosen, streamed or not), the format's deltas,
+        then :class:`~nbstream.End`.
+
+    Raises:
+        StreamError: An HTTP 200 without a single event.
+        HTTPStatusError: A non-2xx status (from the transport).
+    """
+    ep = plan.endpoint
+    kwargs: dict[str, Any] = {"json": plan.body, "headers": plan.headers, "secrets": plan.secrets}
+    if ep.timeouts is not None:
+        kwargs["timeouts"] = ep.timeouts
+    if on_bytes is not None:
+        kwargs["on_bytes"] = on_bytes
+    if plan.secrets:
+        # httpx strips Authorization on a cross-origin redirect but not x-api-key or other
+        # credential headers: with a key on board a redirect is reported, never followed,
+        # whatever the caller's client is set to.
+        kwargs["follow_redirects"] = False
+    async with aconnect_sse(http, "POST", ep.url, **kwargs) as source:
+        events: AsyncIterator[ServerSentEvent] = source.aiter_events()
+        first = await anext(events, None)
+        if first is None:
+            raise StreamError(EMPTY_STREAM_MESSAGE)
+        if source.mode == "json":
+            try:
+                obj = json.loads(first.data)
+            except ValueError:
+                pieces = _json_pieces(first)
+                if len(pieces) < 2:
+                    for delta in _malformed_body(ep, first):
+                        yield delta
+                    return
+                # JSON lines sent as application/json (ChatGLM-style servers): a stream that
+                # the transport read whole; read it as the stream it is.
+                first, events = pieces[0], _aiter(pieces[1:])
+            else:
+                fmt = choose_format(
+                    ep.format, api=ep.api, body=obj, json_path=ep.json_path, json_mode=ep.json_mode
+                )
+                yield Metadata(model=ep.model, format=fmt.name, streamed=False, time=first.time)
+                for delta in fmt.parse_body(obj, time=first.time):
+                    yield delta
+                yield End(complete=fmt.complete, time=time.monotonic())
+                return
+        fmt = choose_format(
+            ep.format, api=ep.api, first=first, json_path=ep.json_path, json_mode=ep.json_mode
+        )
+        yield Metadata(model=ep.model, format=fmt.name, streamed=True, time=first.time)
+        for delta in fmt.feed(first):
+            yield delta
+        async for item in events:
+            for delta in fmt.feed(item):
+                yield delta
+        for delta in fmt.finish():
+            yield delta
+        yield End(complete=fmt.complete, time=time.monotonic())
+
+
+def _json_pieces(item: ServerSentEvent) -> list[ServerSentEvent]:
+    """Split a body of several JSON texts (one a line, or concatenated) into items."""
+    decoder = NDJSONDecoder()
+    try:
+        found = [*decoder.decode(item.data.encode()), *decoder.flush()]
+    except StreamError:
+        return []
+    return [ServerSentEvent(data=piece.data, time=item.time) for piece in found]
+
+
+def _malformed_body(ep: Endpoint, item: ServerSentEvent) -> list[Delta]:
+    fmt = choose_format(ep.format, api=ep.api, json_path=ep.json_path, json_mode=ep.json_mode)
+    message = f"the server's JSON answer is not valid JSON: {excerpt(item.data)!r}"
+    return [
+        Metadata(model=ep.model, format=fmt.name, streamed=False, time=item.time),
+        ErrorDelta(message, "malformed_body", time=item.time),
+        End(complete=True, time=time.monotonic()),
+    ]
+
+
+async def _aiter(items: Iterable[ServerSentEvent]) -> AsyncIterator[ServerSentEvent]:
+    for item in items:
+        yield item
+
+
+@functools.cache
+def _ssl_context() -> ssl.SSLContext:
+    # Every new AsyncClient builds its own SSL context, loading the CA bundle: measured 60 ms
+    # idle and up to 500 ms on a loaded machine, added to each answer's time to first token
+    # (even for plain-http local servers). One context, built on first use, serves them all.
+    return httpx.create_ssl_context()
+
+
+def _rejects_stream_options(plan: Plan, exc: HTTPStatusError) -> bool:
+    if exc.status_code not in (400, 422) or "stream_options" not in plan.body:
+        return False
+    if "stream_options" in plan.params:  # the caller set it explicitly: not ours to drop
+        return False
+    said = f"{exc.server_message} {exc.body}".lower()
+    return "stream_options" in said or "include_usage" in said

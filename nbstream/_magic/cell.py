@@ -1,0 +1,240 @@
+"""Run one ``%%chat`` cell: options → settings → prompt → conversation → stream → turn.
+
+:func:`run_cell` is what a rewritten ``%%chat`` cell awaits (see :mod:`.transform`).
+:func:`run_cell_magic` serves callers of ``run_cell_magic("chat", …)``, which cannot await:
+without a running loop (terminal IPython with autoawait off, a script) it runs the chat to its
+end with :func:`asyncio.run`; inside a running loop (a kernel) it never nests a loop — it starts
+the chat in the background and returns its :class:`~nbstream._chat.chat.ChatHandle`
+(``await nbstream.wait()`` collects it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from IPython.core.error import UsageError
+
+from .._chat.chat import ChatHandle
+from .._chat.ipython import Markdown, display
+from .._chat.run import Job, open_stream, run_job, shell_kind
+from .._core.conversation import Conversation, Turn
+from .._core.errors import NbstreamError
+from .._core.interpolate import interpolate
+from .._core.reply import Reply
+from .._core.secrets import redact
+from .._engine.settings import Layer, Settings, check_no_key, env_layer, resolve
+from .args import CellOptions, parse_cell_line
+
+if TYPE_CHECKING:
+    from .magics import ChatMagics
+
+__all__ = ["Plan", "active", "plan", "run_cell", "run_cell_magic"]
+
+#: The loaded :class:`~nbstream._magic.magics.ChatMagics` (set by ``%load_ext nbstream``).
+active: ChatMagics | None = None
+
+
+@dataclass
+class Plan:
+    """Everything one cell will do, decided before anything is sent."""
+
+    options: CellOptions
+    settings: Settings
+    prompt: str
+    job: Job
+    conversation: Conversation
+    key: str | None
+
+
+def _magics() -> ChatMagics:
+    if active is None:
+        raise UsageError("the nbstream extension is not loaded: run %load_ext nbstream")
+    return active
+
+
+def plan(magics: ChatMagics, line: str, body: str) -> Plan:
+    """Parse and resolve a ``%%chat`` cell without sending anything.
+
+    Args:
+        magics: The loaded magics (session settings, conversations, the current cell id).
+        line: The text after ``%%chat``.
+        body: The cell's body: the prompt.
+
+    Returns:
+        The plan.
+
+    Raises:
+        UsageError: A bad option, a key on the line, an undefined ``{{name}}``, an empty
+            prompt, no model for a configured endpoint (one line each).
+    """
+    try:
+        check_no_key(line)
+        options = parse_cell_line(line)
+        call = Layer(
+            source="cell",
+            base_url=options.base_url,
+            model=options.model,
+            api=options.api,
+            format=options.format,
+            system=options.system,
+            temperature=options.temperature,
+            max_tokens=options.max_tokens,
+        )
+        settings = resolve(env_layer(), magics.layer(), call)
+        ns = magics.shell.user_ns if magics.shell is not None else {}
+        prompt = interpolate(body.strip(), ns)
+        system = interpolate(settings.system, ns) if settings.system else None
+    except NbstreamError as exc:
+        raise UsageError(str(exc)) from None
+    if not prompt:
+        raise UsageError("the %%chat cell is empty: write the prompt below the %%chat line")
+    if not settings.model:
+        raise UsageError(
+            f"no model for {settings.base_url}: pass -m NAME or run %chat config model=NAME "
+            "(%chat models lists them)"
+        )
+    conversation = magics.chats.get(options.chat)
+    key = magics.cell_id
+    # --new forgets the conversation only when the request is really sent (see execute), so a
+    # --dry-run changes nothing.
+    if options.no_history or options.new:
+        messages = [{"role": "system", "content": system}] if system else []
+        messages.append({"role": "user", "content": prompt})
+    else:
+        messages = conversation.messages(prompt, key=key, system=system)
+    timeouts = None
+    if options.timeout is not None:
+        from .._http.transport import Timeouts
+
+        t = options.timeout
+        connect = Timeouts().connect
+        timeouts = Timeouts(connect=min(t, connect or t), first_byte=t, idle=t)
+    job = Job(
+        messages, settings, stream=not options.no_stream, wire=options.wire, timeouts=timeouts
+    )
+    return Plan(options, settings, prompt, job, conversation, key)
+
+
+def dry_run(p: Plan) -> Any:
+    """What ``--dry-run`` shows: the exact request, the key masked, nothing sent."""
+    from .._chat.run import request_kwargs
+    from .._engine.engine import prepare_request
+
+    try:
+        request = prepare_request(p.job.messages, **request_kwargs(p.job))
+    except NbstreamError as exc:
+        raise UsageError(str(exc)) from None
+    secrets = [p.settings.api_key]
+    text = redact(str(request), secrets)
+    curl = redact(request.as_curl(), secrets)
+    notes = "".join(f"\n\n*{n}*" for n in p.job.notices)
+    return Markdown(
+        f"**dry run** — nothing was sent ({p.job.provenance})\n\n{_fenced(text, 'http')}\n\n"
+        f"{_fenced(curl, 'sh')}{notes}"
+    )
+
+
+def _fenced(text: str, info: str) -> str:
+    # A fence longer than any backtick run inside, so a prompt holding ``` cannot close it early.
+    longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}{info}\n{text}\n{fence}"
+
+
+async def execute(p: Plan, *, show: bool = True) -> Reply:
+    """Send the request, stream the answer, record the turn, store ``-o``.
+
+    A cancelled turn is recorded with its partial text before the CancelledError propagates.
+    """
+    magics = _magics()
+    try:
+        stream = open_stream(p.job)
+    except NbstreamError as exc:  # a setting the engine refuses, before anything is sent
+        raise UsageError(str(exc)) from None
+    if p.options.new:
+        p.conversation.clear()
+    try:
+        reply = await run_job(p.job, show=show, stream=stream)
+    except asyncio.CancelledError:
+        _record(p, stream.reply, cancelled=True)
+        raise
+    _record(p, reply)
+    if p.options.out and magics.shell is not None:
+        magics.shell.user_ns[p.options.out] = reply
+    return reply
+
+
+def _record(p: Plan, reply: Reply, *, cancelled: bool = False) -> None:
+    if p.options.no_history:
+        return
+    p.conversation.record(
+        Turn(
+            p.prompt,
+            reply.text,
+            status="cancelled" if cancelled else reply.status,
+            key=p.key,
+            model=reply.model or p.settings.model,
+            error=reply.error,
+        )
+    )
+
+
+def _publisher(shell: str) -> Any:
+    from .._chat.run import publish_reply
+
+    return publish_reply if shell == "kernel" else None
+
+
+def start_background(p: Plan) -> ChatHandle:
+    """Start the chat as a background task; its view shows in this cell while it streams."""
+    return ChatHandle(execute(p), publish=_publisher(shell_kind()), name=p.prompt[:40])
+
+
+async def run_cell(line: str, body: str) -> None:
+    """Run a ``%%chat`` cell (what the rewritten cell awaits).
+
+    Args:
+        line: The text after ``%%chat``.
+        body: The prompt.
+
+    Raises:
+        UsageError: A mistake in the cell (one line, no traceback).
+        asyncio.CancelledError: Interrupted; the queued cells do not run.
+    """
+    magics = _magics()
+    p = plan(magics, line, body)
+    if p.options.dry_run:
+        display(dry_run(p))
+        return
+    if p.options.bg:
+        handle = start_background(p)
+        print(f"streaming in the background; `await nbstream.wait()` collects it ({handle.name!r})")
+        return
+    await execute(p)
+
+
+def run_cell_magic(magics: ChatMagics, line: str, body: str) -> Any:
+    """Serve ``run_cell_magic("chat", line, body)``, which cannot await.
+
+    Returns:
+        ``None`` after the chat when no loop runs; a :class:`~nbstream._chat.chat.ChatHandle` of a
+        background chat when a loop is running (a kernel): nesting the loop would drop the
+        kernel's messages (FACTS.md), so it is never done on this path.
+    """
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        asyncio.run(run_cell(line, body))
+        return None
+    p = plan(magics, line, body)
+    if p.options.dry_run:
+        return dry_run(p)
+    handle = start_background(p)
+    print(
+        "run_cell_magic cannot wait in a running loop: streaming in the background; "
+        "`await nbstream.wait()` collects it"
+    )
+    return handle

@@ -1,0 +1,333 @@
+"""StreamView: a streaming answer in a notebook that grows, stays, and cannot hurt.
+
+``view = StreamView(); display(view); reply = await view.consume(deltas)``. What it sends is
+decided by :class:`~nbstream._view.paint.Painter` (incremental, sanitized, within a byte
+budget); where it goes is :class:`~nbstream._view.output.Surface` (display outputs, widgets in
+a layout, or plain text). This module runs the stream: the pump, the ticker, the cancellation,
+and the final render that always happens.
+
+Durable by construction: the answer is ordinary ``display_data`` updated by display id (FACTS.md:
+it survives save, reopen without a kernel and nbconvert; widget state does not). The Cancel
+button and status line are widgets while streaming; at the end their display is replaced by a
+static status line carrying the provenance metadata and the widgets are closed, so the saved
+notebook holds no widget reference. IPython and ipywidgets are imported only by the surface.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import time
+import uuid
+from collections.abc import AsyncIterable
+from typing import Any
+
+from .._core.deltas import Delta, ReasoningDelta, TextDelta
+from .._core.reply import Reply
+from .._core.stream import DeltaStream
+from .._core.throttle import Bucket, Throttle
+from .output import Mode, Surface, in_kernel
+from .paint import Painter
+from .render import Renderer
+from .status import Progress, provenance, status_line
+
+__all__ = ["StreamView", "show_stream"]
+
+# The ticker wakes the loop this often: a kernel interrupt only lands at a loop wake-up (FACTS.md:
+# a 100 ms ticker → under 55 ms), and it refreshes the status line. Frames have their own timer.
+_TICK_S = 0.1
+_STATUS_INTERVAL_S = 1.0  # status-line refresh while streaming
+
+# Every view of the process shares these limits on top of its own: half of what jupyter_server
+# accepts from one kernel before it drops output (1000 iopub messages/s, 1 MB/s), whatever the
+# number of views streaming at once.
+_KERNEL_LIMITS = (Bucket(500_000), Bucket(500.0))
+
+
+class StreamView:
+    """Show a stream of deltas as growing, sanitized markdown with a Cancel button.
+
+    Args:
+        model: The model's name, for the status line and provenance (the reply's own
+            ``model`` wins when the server names it).
+        endpoint: The server's host (never a key), for provenance.
+        format: The wire format's name, for provenance.
+        notice: A line shown with the status (``"demo backend, not a language model"``).
+        allow_remote_images: Show remote images instead of links to them.
+        fps: Highest frame rate while text arrives: every word is on screen within about
+            ``1/fps`` seconds of its arrival.
+        controls: Show the Cancel button and live status line (widgets).
+    """
+
+    def __init__(
+        self,
+        *,
+        model: str | None = None,
+        endpoint: str = "",
+        format: str = "",
+        notice: str | None = None,
+        allow_remote_images: bool = False,
+        fps: float = 5.0,
+        controls: bool = True,
+    ) -> None:
+        self.model, self.endpoint, self.format, self.notice = model, endpoint, format, notice
+        throttle = Throttle(fps=fps, shared=_KERNEL_LIMITS)
+        self.painter = Painter(Renderer(allow_remote_images=allow_remote_images), throttle)
+        self.reply: Reply | None = None
+        self._controls_wanted = controls
+        self._surface: Surface | None = None
+        self._id = f"nbstream-{uuid.uuid4().hex[:12]}"
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._stream: DeltaStream | None = None
+        self._cancel_reason: str | None = None
+        self._ended = False
+        self._progress = Progress.now()
+        self._status_at = 0.0
+        self._timer: asyncio.TimerHandle | None = None
+
+    @property
+    def messages(self) -> int:
+        """Display operations and status updates sent so far."""
+        return 0 if self._surface is None else self._surface.messages
+
+    # -- showing ---------------------------------------------------------------------------------
+
+    def _ipython_display_(self) -> None:
+        _ = self._out  # shows the controls (in a kernel) before the request starts
+
+    @property
+    def widget(self) -> Any:
+        """An ipywidgets ``VBox`` holding the whole view, for layouts (``HBox([a.widget, b.widget])``).
+
+        In a layout the answer streams into widgets (``HTMLMath``), which a saved notebook keeps
+        only with widget state saving on. So that the answer survives anyway, the end of the
+        stream also leaves a regular display output in the running cell: the answer, collapsed
+        under its status line (one line on the live page, the whole answer after a reopen or
+        in ``nbconvert``). The layout's own output stays a widget reference (it is the caller's
+        ``display``); ``display(view)`` is the form without any.
+        """
+        return self._show("widget").box
+
+    @property
+    def _out(self) -> Surface:
+        """The surface, shown where this runs unless it was already shown elsewhere."""
+        return self._show("display" if in_kernel() else "text")
+
+    def _show(self, mode: Mode) -> Surface:
+        if self._surface is None:
+            self._surface = Surface(
+                mode,
+                self._id,
+                controls=self._controls_wanted,
+                on_cancel=self.cancel,
+                status=self._live_status(),
+            )
+        return self._surface
+
+    # -- consuming -------------------------------------------------------------------------------
+
+    async def consume(self, source: DeltaStream | AsyncIterable[Delta | str]) -> Reply:
+        """Show ``source`` as it streams and return its :class:`~nbstream.Reply`.
+
+        Stream errors do not raise: a failed stream keeps its partial text, shows its one-line
+        error and returns a ``"failed"`` reply. A Cancel click (or :meth:`cancel`) ends it
+        normally with status ``"cancelled"``.
+
+        Args:
+            source: A :class:`~nbstream.DeltaStream` (what the engine returns) or any async
+                iterable of deltas or strings.
+
+        Returns:
+            The reply, with the partial text when the stream was cancelled or failed.
+
+        Raises:
+            asyncio.CancelledError: The awaiting task itself was cancelled (kernel interrupt),
+                after the final render.
+        """
+        stream = source if isinstance(source, DeltaStream) else DeltaStream(source)
+        self._stream = stream
+        self._progress = Progress(stream.builder.started)
+        _ = self._out  # not displayed yet: show it here, where the stream runs
+        self._loop = asyncio.get_running_loop()
+        outer = asyncio.current_task()
+        self._task = asyncio.ensure_future(self._pump(stream))
+        ticker = asyncio.ensure_future(self._ticker())
+        if self._cancel_reason is not None:  # clicked before the stream started
+            self._cancel_now()
+        interrupted = False
+        try:
+            await self._task
+        except asyncio.CancelledError:
+            interrupted = outer is not None and outer.cancelling() > 0
+            if interrupted:
+                stream.note_cancel("interrupted")
+                self._task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await asyncio.shield(self._task)
+                raise  # after the final render in `finally`
+        finally:
+            ticker.cancel()
+            if self._timer is not None:
+                self._timer.cancel()
+            reply = stream.reply
+            if interrupted and reply.status == "cancelled":
+                reply = dataclasses.replace(reply, error="interrupted")
+            self._finish(reply)
+        return reply
+
+    async def _pump(self, stream: DeltaStream) -> None:
+        try:
+            async for delta in stream:
+                if isinstance(delta, TextDelta | ReasoningDelta) and delta.text:
+                    self._progress.token(delta.time or time.monotonic())
+                if isinstance(delta, TextDelta):
+                    self._on_text(delta.text)
+                elif isinstance(delta, ReasoningDelta):
+                    self._on_reasoning(delta.text)
+        except Exception:  # noqa: BLE001 - the stream recorded it: status "failed", described
+            pass
+        finally:
+            # Release the connection at once, even when cancelled (bounded: a stuck close must
+            # not hold the cell).
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(stream.aclose(), 2.0)
+
+    def _on_text(self, text: str) -> None:
+        surface = self._out
+        if surface.mode == "text":
+            surface.write(text)
+            return
+        self.painter.add_text(text)
+        self._paint(surface)
+        if surface.live:  # after the frame: the first token replaces the spinner at once
+            self._refresh_status(surface)
+
+    def _on_reasoning(self, text: str) -> None:
+        surface = self._out
+        if surface.mode != "text":
+            self.painter.add_reasoning(text)
+            self._paint(surface)
+
+    def _paint(self, surface: Surface) -> None:
+        """Draw a frame if one is due, else make sure a timer draws it when it is."""
+        if self._ended:
+            return
+        now = time.monotonic()
+        at = self.painter.next_frame_at(now)
+        if at is None:
+            return
+        if at <= now:
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+            surface.apply(self.painter.frame(now))
+            at = self.painter.next_frame_at(now)  # still dirty: the rate limits said wait
+            if at is None:
+                return
+        if self._timer is None and self._loop is not None:
+            # Scheduled, not polled: the frame is drawn when due even if no delta arrives then.
+            self._timer = self._loop.call_at(at, self._on_timer, surface)
+
+    def _on_timer(self, surface: Surface) -> None:
+        self._timer = None
+        # A loop callback must not raise (the loop would only log it); the final render shows all.
+        with contextlib.suppress(Exception):
+            self._paint(surface)
+
+    async def _ticker(self) -> None:
+        surface = self._out
+        while True:
+            await asyncio.sleep(_TICK_S)
+            # The wake-up itself is what lets an interrupt land, so it runs in text mode too.
+            if surface.mode != "text" and surface.live:
+                self._refresh_status(surface)
+
+    def _refresh_status(self, surface: Surface) -> None:
+        """The live status line: a spinner at 4 frames/s before the first token, then 1/s.
+
+        Its own schedule, never the answer's: it is charged to the view's rate limits, but a
+        frame of the answer never waits for it.
+        """
+        now = time.monotonic()
+        first = self._progress.first
+        interval = 0.25 if first is None else _STATUS_INTERVAL_S
+        if now - self._status_at < interval and self._status_at > (first or 0):
+            return
+        self._status_at = now
+        self._progress.tick += 1
+        value = self._live_status()
+        surface.status(value)
+        self.painter.throttle.charge(len(value.encode()), 1, now)
+
+    # -- cancelling ------------------------------------------------------------------------------
+
+    def cancel(self, reason: str = "cancelled by user") -> None:
+        """Stop the stream, keeping the partial answer (status ``"cancelled"``).
+
+        Safe from any thread (a click may arrive on a kernel subshell thread, where a bare
+        ``task.cancel()`` took 1.5 s to act: FACTS.md); idempotent; a no-op after the end.
+
+        Args:
+            reason: Why, recorded as the reply's ``error``.
+        """
+        if self._ended or self._cancel_reason is not None:
+            return
+        self._cancel_reason = reason
+        if self._loop is not None:
+            with contextlib.suppress(RuntimeError):  # the loop closed: nothing left to cancel
+                self._loop.call_soon_threadsafe(self._cancel_now)
+
+    def _cancel_now(self) -> None:
+        if self._stream is not None and self._task is not None and not self._task.done():
+            self._stream.note_cancel(self._cancel_reason or "cancelled by user")
+            self._task.cancel()
+
+    # -- output ----------------------------------------------------------------------------------
+
+    def _live_status(self) -> str:
+        model = self.model or (self._stream.builder.model if self._stream is not None else None)
+        return self._progress.line(time.monotonic(), model, self.notice)
+
+    def _finish(self, reply: Reply) -> None:
+        """The final render: synchronous, always runs, never throttled."""
+        self._ended = True
+        reply = dataclasses.replace(
+            reply,
+            model=reply.model or self.model,
+            endpoint=reply.endpoint or self.endpoint,
+            format=reply.format or self.format,
+        )
+        self.reply = reply
+        surface = self._out
+        if surface.mode != "text":
+            surface.apply(self.painter.finish())
+        line = status_line(reply, self.notice)
+        sent = surface.finish(line, {"nbstream": provenance(reply)}, self.painter)
+        self.painter.throttle.charge(sent, 1, time.monotonic())
+
+
+async def show_stream(stream: DeltaStream, job: Any) -> Reply:
+    """Show an engine stream for ``%%chat`` / :func:`nbstream.chat`: a displayed StreamView.
+
+    Args:
+        stream: The engine's stream.
+        job: The chat job; its ``settings`` and ``notices`` give the model, format and
+            notice line (the endpoint host comes from the stream).
+
+    Returns:
+        The reply (see :meth:`StreamView.consume`).
+
+    Raises:
+        asyncio.CancelledError: The cell was interrupted, after the final render.
+    """
+    settings = getattr(job, "settings", None)
+    notices = tuple(getattr(job, "notices", ()) or ())
+    view = StreamView(
+        model=getattr(settings, "model", None),
+        endpoint=stream.builder.endpoint,  # the host the engine is talking to
+        format=str(getattr(settings, "format", "") or ""),
+        notice=" · ".join(notices) or None,
+    )
+    return await view.consume(stream)
