@@ -29,6 +29,7 @@ if TYPE_CHECKING:
         Finish,
         Metadata,
         ReasoningDelta,
+        ServerToolCallDelta,
         TextDelta,
         ToolCallDelta,
         Usage,
@@ -48,7 +49,7 @@ if TYPE_CHECKING:
         UnsupportedContentTypeError,
     )
     from ._ndjson import NDJSONDecoder
-    from ._reply import Reply, ReplyBuilder, ToolCall
+    from ._reply import Reply, ReplyBuilder, ServerToolCall, ToolCall
     from ._sse import ServerSentEvent, SSEDecoder
     from ._stream import DeltaStream
     from ._transport import EventSource, Timeouts, aconnect_sse, aiter_sse
@@ -81,6 +82,8 @@ _EXPORTS: dict[str, str] = {
     "SSEDecoder": "._sse",
     "ServerReportedError": "._errors",
     "ServerSentEvent": "._sse",
+    "ServerToolCall": "._reply",
+    "ServerToolCallDelta": "._deltas",
     "StreamError": "._errors",
     "StreamTimeoutError": "._errors",
     "StreamView": "._view",
