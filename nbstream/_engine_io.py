@@ -18,15 +18,13 @@ from ._endpoint import Endpoint
 from ._errors import StreamError
 from ._formats import choose_format
 from ._formats._common import excerpt
+from ._http_errors import no_events_message
 from ._ndjson import NDJSONDecoder
+from ._redact import redact
 from ._sse import ServerSentEvent
+from ._transport_source import host_of
 
-__all__ = ["EMPTY_STREAM_MESSAGE", "Plan", "exchange"]
-
-EMPTY_STREAM_MESSAGE = (
-    "the server answered HTTP 200 but sent no events: nothing was generated (llama.cpp does"
-    " this when the prompt is longer than its context); shorten the prompt or enlarge the context"
-)
+__all__ = ["Plan", "exchange"]
 
 
 @dataclass(slots=True)
@@ -75,7 +73,13 @@ async def exchange(
         events: AsyncIterator[ServerSentEvent] = source.aiter_events()
         first = await anext(events, None)
         if first is None:
-            raise StreamError(EMPTY_STREAM_MESSAGE)
+            # Say what arrived rather than guess why: an empty body (llama.cpp with a prompt
+            # longer than its context, among others) and a body in some other framing differ.
+            where = source.response.request.url
+            message = no_events_message(
+                source.content_type, source.bytes_read, source.head, host=host_of(where)
+            )
+            raise StreamError(redact(message, plan.secrets))
         if source.mode == "json":
             try:
                 obj = json.loads(first.data)
