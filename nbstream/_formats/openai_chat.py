@@ -5,8 +5,7 @@ reasoning in ``delta.reasoning_content`` (DeepSeek, vLLM, llama.cpp), ``delta.re
 (OpenRouter, Ollama, Groq) or only in ``delta.reasoning_details[]`` (OpenRouter's documented
 form, copied by other gateways), tool-call fragments in ``delta.tool_calls``, the finish reason
 in ``choices[0].finish_reason``, and, when ``stream_options.include_usage`` was sent, a last
-chunk with empty ``choices`` and a ``usage`` object (Groq puts it in ``x_groq.usage``). The
-stream ends with ``data: [DONE]``.
+chunk with empty ``choices`` and a ``usage`` object. The stream ends with ``data: [DONE]``.
 
 What servers do differently, all read here:
 
@@ -17,7 +16,10 @@ What servers do differently, all read here:
 - chunks with ``choices: []`` (Azure's content-filter results, usage-only chunks), a ``delta``
   that is ``null``, role-only chunks, and ``n > 1`` choices (only choice 0 is the answer);
 - tool calls without an ``index``, or a second call reusing an index under a new ``id``;
-- an ``error`` object in a chunk that also carries usage and a finish reason (OpenRouter).
+- an ``error`` object in a chunk that also carries usage and a finish reason (OpenRouter), and
+  a named ``event: error`` (Groq);
+- usage in ``x_groq.usage`` (Groq) or in the choice (Moonshot), and one tool call sent as an
+  object instead of a list (older TGI).
 
 Terminal marker: ``[DONE]`` or a ``finish_reason`` (some servers never send ``[DONE]``).
 An ``{"error": …}`` chunk inside an HTTP 200 stream becomes an :class:`~nbstream.ErrorDelta`.
@@ -31,6 +33,7 @@ from typing import Any
 
 from .._deltas import (
     Delta,
+    ErrorDelta,
     Finish,
     Metadata,
     ReasoningDelta,
@@ -38,7 +41,7 @@ from .._deltas import (
     ToolCallDelta,
     Usage,
 )
-from ._common import DONE, EventLike, as_dict, error_delta, load_object
+from ._common import DONE, EventLike, as_dict, error_delta, excerpt, load_object
 
 __all__ = ["OpenAIChatFormat", "openai_usage"]
 
@@ -88,7 +91,13 @@ class OpenAIChatFormat:
         obj, early = load_object(item, self.name)
         if obj is None:
             return early
-        return self._chunk(obj, item.time, streamed=True)
+        out = self._chunk(obj, item.time, streamed=True)
+        if item.event == "error" and not any(isinstance(d, ErrorDelta) for d in out):
+            # A named error event is an error whatever its data's shape (Groq sends one).
+            out.append(
+                ErrorDelta(f"the server reported an error: {excerpt(item.data)}", time=item.time)
+            )
+        return out
 
     def finish(self) -> list[Delta]:
         """Nothing to flush: every chunk is self-contained."""
@@ -114,9 +123,12 @@ class OpenAIChatFormat:
             if isinstance(reason, str) and reason:
                 self.complete = True
                 out.append(Finish(reason, time=time))
-        # Groq reports a stream's usage in its own x_groq object, not in "usage".
-        usage = openai_usage(obj.get("usage"), time) or openai_usage(
-            as_dict(obj.get("x_groq")).get("usage"), time
+        # Groq reports a stream's usage in its own x_groq object, Moonshot (Kimi) in the
+        # choice, not in "usage".
+        usage = (
+            openai_usage(obj.get("usage"), time)
+            or openai_usage(as_dict(obj.get("x_groq")).get("usage"), time)
+            or openai_usage(as_dict(choice).get("usage"), time)
         )
         if usage is not None:
             out.append(usage)
@@ -148,6 +160,8 @@ class OpenAIChatFormat:
         if isinstance(refusal, str) and refusal:
             out.append(TextDelta(refusal, time=time))
         calls = part.get("tool_calls")
+        if isinstance(calls, dict):  # older TGI: one call as an object, not a list
+            calls = [calls]
         if isinstance(calls, list):
             for pos, call in enumerate(calls):
                 if not isinstance(call, dict):

@@ -249,3 +249,17 @@ def test_body_with_content_parts_and_tool_calls_without_index() -> None:
         (0, "f", '{"a": 1}'),
         (1, "g", "{}"),
     ]
+
+
+def test_usage_in_the_choice_a_tool_call_object_and_a_named_error_event() -> None:
+    fmt = OpenAIChatFormat()
+    # Moonshot (Kimi) puts the stream's usage in the last chunk's choice.
+    data = '{"choices":[{"index":0,"delta":{},"finish_reason":"stop","usage":{"prompt_tokens":3,"completion_tokens":1,"total_tokens":4}}]}'
+    assert Usage(3, 1, 4) in fmt.feed(ServerSentEvent(data=data))
+    # Older TGI sent one tool call as an object instead of a list.
+    data = '{"choices":[{"index":0,"delta":{"tool_calls":{"index":0,"id":"0","type":"function","function":{"name":"f","arguments":"{}"}}}}]}'
+    assert fmt.feed(ServerSentEvent(data=data)) == [ToolCallDelta(0, "0", "f", "{}")]
+    # A named error event is an error whatever its data says.
+    (err,) = fmt.feed(ServerSentEvent(event="error", data='{"detail":"upstream closed"}'))
+    assert isinstance(err, ErrorDelta)
+    assert "upstream closed" in err.message
