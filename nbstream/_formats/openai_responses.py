@@ -86,9 +86,9 @@ class OpenAIResponsesFormat:
         self._meta_sent = False
         self._streamed = False  # some text, reasoning or call came before the terminal event
         self._aliases: dict[int, str] = {}  # output_index -> item id, once an event told both
-        # Text and reasoning: the (kind, item) pairs seen, those that had deltas (their done
+        # Text and reasoning: the (family, item) pairs seen, those that had deltas (their done
         # events repeat them), the (kind, item, part) values filled in from done events, and
-        # the item of each kind seen last.
+        # the item of each family seen last (see _family).
         self._items: set[tuple[str, str]] = set()
         self._delta_items: set[tuple[str, str]] = set()
         self._filled: set[tuple[str, str, int]] = set()
@@ -184,7 +184,7 @@ class OpenAIResponsesFormat:
     def _add(self, kind: str, key: str, piece: Any, t: float) -> list[Delta]:
         """Pass on a text or reasoning delta."""
         key = self._resolve(kind, key)
-        self._delta_items.add((kind, key))
+        self._delta_items.add((_family(kind), key))
         return self._text(kind, piece, t)
 
     def _fill(self, kind: str, key: str, part: Any, whole: Any, t: float) -> list[Delta]:
@@ -197,7 +197,9 @@ class OpenAIResponsesFormat:
         """
         key = self._resolve(kind, key)
         part_key = (kind, key, part if isinstance(part, int) else 0)
-        if (kind, key) in self._delta_items or part_key in self._filled:
+        # A reasoning item that streamed its text (or its summary) has its summary (or its
+        # text) in the done item too: that is the same reasoning, told again.
+        if (_family(kind), key) in self._delta_items or part_key in self._filled:
             return []
         self._filled.add(part_key)
         return self._text(kind, whole, t)
@@ -210,10 +212,11 @@ class OpenAIResponsesFormat:
 
     def _resolve(self, kind: str, key: str) -> str:
         """The item an event belongs to; an event that names none belongs to the last one."""
-        if (kind, key) not in self._items and (not key or key.startswith("#")):
-            key = self._last_item.get(kind, key)
-        self._items.add((kind, key))
-        self._last_item[kind] = key
+        family = _family(kind)
+        if (family, key) not in self._items and (not key or key.startswith("#")):
+            key = self._last_item.get(family, key)
+        self._items.add((family, key))
+        self._last_item[family] = key
         return key
 
     def _call_number(self, key: str, call_id: str | None) -> int:
@@ -341,6 +344,11 @@ class OpenAIResponsesFormat:
 
 def _part_kind(index_field: str) -> str:
     return "summary" if index_field == "summary_index" else "reasoning"
+
+
+def _family(kind: str) -> str:
+    """``"text"``, or ``"reasoning"`` for a reasoning item's text and its summary alike."""
+    return "text" if kind == "text" else "reasoning"
 
 
 def _server_call(item: dict[str, Any]) -> tuple[str, str]:

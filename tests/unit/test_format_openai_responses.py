@@ -153,3 +153,52 @@ def test_a_stream_of_nothing_but_the_final_response_is_read_from_it() -> None:
     deltas = fmt.feed(ServerSentEvent(data=json.dumps(final)))
     assert TextDelta("All") in deltas
     assert fmt.complete
+
+
+def test_done_events_never_repeat_what_deltas_showed() -> None:
+    # vLLM numbers content_index per delta; a reasoning item streamed as reasoning_text may
+    # carry a summary in its done item: neither is shown a second time.
+    fmt = OpenAIResponsesFormat()
+    stream = [
+        {
+            "type": "response.reasoning_text.delta",
+            "item_id": "rs",
+            "output_index": 0,
+            "content_index": 0,
+            "delta": "Think",
+        },
+        {
+            "type": "response.output_item.done",
+            "output_index": 0,
+            "item": {
+                "type": "reasoning",
+                "id": "rs",
+                "content": [{"type": "reasoning_text", "text": "Think"}],
+                "summary": [{"type": "summary_text", "text": "Thought"}],
+            },
+        },
+        {
+            "type": "response.output_text.delta",
+            "item_id": "m",
+            "output_index": 1,
+            "content_index": 0,
+            "delta": "The",
+        },
+        {
+            "type": "response.output_text.delta",
+            "item_id": "m",
+            "output_index": 1,
+            "content_index": 1,
+            "delta": " end",
+        },
+        {
+            "type": "response.output_text.done",
+            "item_id": "m",
+            "output_index": 1,
+            "content_index": 0,
+            "text": "The end",
+        },
+        {"type": "response.completed", "response": {"status": "completed", "output": []}},
+    ]
+    _, reply = run(fmt, [ServerSentEvent(data=json.dumps(event)) for event in stream])
+    assert (reply.reasoning, reply.text) == ("Think", "The end")
