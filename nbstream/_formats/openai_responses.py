@@ -93,6 +93,7 @@ class OpenAIResponsesFormat:
         self._delta_items: set[tuple[str, str]] = set()
         self._filled: set[tuple[str, str, int]] = set()
         self._last_item: dict[str, str] = {}
+        self._shown: dict[str, list[str]] = {"text": [], "reasoning": []}
         # Client tool calls: item -> call number, each call's id, and what was passed on.
         self._calls: dict[str, int] = {}
         self._call_ids: dict[int, str | None] = {}
@@ -202,12 +203,17 @@ class OpenAIResponsesFormat:
         if (_family(kind), key) in self._delta_items or part_key in self._filled:
             return []
         self._filled.add(part_key)
+        # And whatever the keys say, text already shown is not shown again: a server whose
+        # deltas name no item and whose done item has an id would otherwise repeat it all.
+        if isinstance(whole, str) and whole in "".join(self._shown[_family(kind)]):
+            return []
         return self._text(kind, whole, t)
 
     def _text(self, kind: str, value: Any, t: float) -> list[Delta]:
         if not isinstance(value, str) or not value:
             return []
         self._streamed = True
+        self._shown[_family(kind)].append(value)
         return [(TextDelta if kind == "text" else ReasoningDelta)(value, time=t)]
 
     def _resolve(self, kind: str, key: str) -> str:
@@ -222,9 +228,9 @@ class OpenAIResponsesFormat:
     def _call_number(self, key: str, call_id: str | None) -> int:
         """The number of the client tool call an event is about (a new one for a new call).
 
-        An event is matched by its item, then by the call's ``call_id``; an event that names
-        neither (a done event from a server that sends no ids nor positions) continues the
-        last call.
+        An event is matched by its item, then by the call's ``call_id``, then to the call before
+        if that one has no ``call_id`` yet; an event that names neither item nor call (a done
+        event from a server that sends no ids nor positions) continues the last call.
         """
         number = self._calls.get(key)
         if call_id is not None:
@@ -232,6 +238,9 @@ class OpenAIResponsesFormat:
                 number = None  # the same position, another call
             if number is None:
                 number = next((n for n, c in self._call_ids.items() if c == call_id), None)
+            if number is None and self._last_call is not None:
+                # The call before, still without an id, is the one this event names.
+                number = self._last_call if self._call_ids[self._last_call] is None else None
         elif number is None and (not key or key.startswith("#")):
             number = self._last_call
         if number is None:

@@ -202,3 +202,43 @@ def test_done_events_never_repeat_what_deltas_showed() -> None:
     ]
     _, reply = run(fmt, [ServerSentEvent(data=json.dumps(event)) for event in stream])
     assert (reply.reasoning, reply.text) == ("Think", "The end")
+
+
+def test_deltas_naming_no_item_are_not_repeated_by_a_done_item_with_an_id() -> None:
+    fmt = OpenAIResponsesFormat()
+    stream = [
+        {"type": "response.output_text.delta", "delta": "Hel"},
+        {"type": "response.output_text.delta", "delta": "lo"},
+        {
+            "type": "response.output_item.done",
+            "item": {
+                "type": "message",
+                "id": "msg_9",
+                "content": [{"type": "output_text", "text": "Hello"}],
+            },
+        },
+        {"type": "response.completed", "response": {"status": "completed"}},
+    ]
+    _, reply = run(fmt, [ServerSentEvent(data=json.dumps(event)) for event in stream])
+    assert reply.text == "Hello"
+
+
+def test_argument_deltas_naming_no_call_then_a_done_item_are_one_call() -> None:
+    fmt = OpenAIResponsesFormat()
+    stream = [
+        {"type": "response.function_call_arguments.delta", "delta": '{"a":'},
+        {"type": "response.function_call_arguments.delta", "delta": "1}"},
+        {
+            "type": "response.output_item.done",
+            "item": {
+                "type": "function_call",
+                "id": "fc",
+                "call_id": "c1",
+                "name": "f",
+                "arguments": '{"a":1}',
+            },
+        },
+        {"type": "response.completed", "response": {"status": "completed"}},
+    ]
+    _, reply = run(fmt, [ServerSentEvent(data=json.dumps(event)) for event in stream])
+    assert reply.tool_calls == (ToolCall(0, "c1", "f", '{"a":1}'),)
