@@ -34,6 +34,7 @@ if TYPE_CHECKING:
         Finish,
         Metadata,
         ReasoningDelta,
+        ServerToolCallDelta,
         TextDelta,
         ToolCallDelta,
         Usage,
@@ -51,7 +52,7 @@ if TYPE_CHECKING:
         StreamTimeoutError,
         UnsupportedContentTypeError,
     )
-    from ._core.reply import Reply, ReplyBuilder, ToolCall
+    from ._core.reply import Reply, ReplyBuilder, ServerToolCall, ToolCall
     from ._core.stream import DeltaStream
     from ._engine.engine import Endpoint, astream
     from ._http.transport import EventSource, Timeouts, aconnect_sse, aiter_sse
@@ -86,6 +87,8 @@ _EXPORTS: dict[str, str] = {
     "SSEDecoder": "._sse.decoder",
     "ServerReportedError": "._core.errors",
     "ServerSentEvent": "._sse.decoder",
+    "ServerToolCall": "._core.reply",
+    "ServerToolCallDelta": "._core.deltas",
     "StreamError": "._core.errors",
     "StreamTimeoutError": "._core.errors",
     "StreamView": "._view.view",

@@ -4,21 +4,29 @@ A stream of deltas is the one seam between the wire formats below and the view, 
 user code above. Each delta is an immutable value with a ``kind`` tag, so code can either
 ``match`` on the class or compare ``delta.kind``:
 
-========== ==================== ==============================================================
-kind       class                meaning
-========== ==================== ==============================================================
-text       :class:`TextDelta`   a piece of the answer
-reasoning  :class:`ReasoningDelta` a piece of the model's visible reasoning ("thinking")
-tool_call  :class:`ToolCallDelta` a fragment of a tool call (id and name come first, then
-                                arguments in pieces)
-usage      :class:`Usage`       token counts; later usage deltas update earlier ones field by
-                                field (Anthropic sends input tokens first, output tokens last)
-finish     :class:`Finish`      the server's finish reason (``stop``, ``length``, ``end_turn``…)
-error      :class:`ErrorDelta`  an error the server reported inside an HTTP 200 stream
-metadata   :class:`Metadata`    model, response id, the wire format chosen, streamed or not
-end        :class:`End`         the stream ended; ``complete`` says whether the format's
-                                terminal marker (``[DONE]``, ``message_stop`` …) was seen
-========== ==================== ==============================================================
+================ ============================= =====================================================
+kind             class                         meaning
+================ ============================= =====================================================
+text             :class:`TextDelta`            a piece of the answer
+reasoning        :class:`ReasoningDelta`       a piece of the model's visible reasoning ("thinking")
+tool_call        :class:`ToolCallDelta`        a fragment of a tool call (id and name come first,
+                                               then arguments in pieces)
+server_tool_call :class:`ServerToolCallDelta`  a fragment of a tool call the server ran itself (web
+                                               search, code execution, MCP): shown, never the
+                                               caller's to run
+usage            :class:`Usage`                token counts; later usage deltas update earlier ones
+                                               field by field (Anthropic sends input tokens first,
+                                               output tokens last)
+finish           :class:`Finish`               the server's finish reason (``stop``, ``length``,
+                                               ``end_turn``…)
+error            :class:`ErrorDelta`           an error the server reported inside an HTTP 200
+                                               stream
+metadata         :class:`Metadata`             model, response id, the wire format chosen, streamed
+                                               or not
+end              :class:`End`                  the stream ended; ``complete`` says whether the
+                                               format's terminal marker (``[DONE]``,
+                                               ``message_stop`` …) was seen
+================ ============================= =====================================================
 
 ``time`` on every delta is the monotonic clock (:func:`time.monotonic`) at which the bytes that
 produced it arrived. It takes no part in equality, so recorded streams compare equal whatever
@@ -40,13 +48,22 @@ __all__ = [
     "Finish",
     "Metadata",
     "ReasoningDelta",
+    "ServerToolCallDelta",
     "TextDelta",
     "ToolCallDelta",
     "Usage",
 ]
 
 DeltaKind: TypeAlias = Literal[
-    "text", "reasoning", "tool_call", "usage", "finish", "error", "metadata", "end"
+    "text",
+    "reasoning",
+    "tool_call",
+    "server_tool_call",
+    "usage",
+    "finish",
+    "error",
+    "metadata",
+    "end",
 ]
 
 
@@ -99,6 +116,38 @@ class ToolCallDelta(ValueRepr):
     arguments: str = ""
     time: float = field(default=0.0, compare=False, repr=False)
     kind: Literal["tool_call"] = field(default="tool_call", init=False)
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class ServerToolCallDelta(ValueRepr):
+    """A fragment of a tool call that the server ran itself, during this reply.
+
+    Anthropic's server tools (``server_tool_use`` and ``mcp_tool_use`` blocks, answered by
+    ``web_search_tool_result``, ``code_execution_tool_result``, ``mcp_tool_result`` …) and the
+    Responses API's built-in tools (``web_search_call``, ``mcp_call`` …) are calls the server
+    has already executed: they are shown, never handed to the caller's code to run, which is
+    why they are not :class:`ToolCallDelta` s.
+
+    Fragments with the same ``index`` belong to one call: the first usually carries ``id`` and
+    ``name``, later ones pieces of ``arguments``, and one the ``result`` summary.
+
+    Attributes:
+        index: Which server tool call of the reply this fragment belongs to.
+        id: The call's id, when this fragment carries it.
+        name: The tool's name (``"web_search"``), when this fragment carries it.
+        arguments: A piece of the call's input, as JSON text.
+        result: A one-line summary of the result (``"5 results: …"``), when this fragment
+            carries it.
+        time: Monotonic arrival time.
+    """
+
+    index: int
+    id: str | None = None
+    name: str | None = None
+    arguments: str = ""
+    result: str = ""
+    time: float = field(default=0.0, compare=False, repr=False)
+    kind: Literal["server_tool_call"] = field(default="server_tool_call", init=False)
 
 
 @dataclass(frozen=True, slots=True, repr=False)
@@ -211,6 +260,14 @@ class End(ValueRepr):
 
 
 Delta: TypeAlias = (
-    TextDelta | ReasoningDelta | ToolCallDelta | Usage | Finish | ErrorDelta | Metadata | End
+    TextDelta
+    | ReasoningDelta
+    | ToolCallDelta
+    | ServerToolCallDelta
+    | Usage
+    | Finish
+    | ErrorDelta
+    | Metadata
+    | End
 )
 """Any item of a delta stream; narrow with ``isinstance`` or on ``.kind``."""

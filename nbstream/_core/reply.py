@@ -24,6 +24,7 @@ from .deltas import (
     Finish,
     Metadata,
     ReasoningDelta,
+    ServerToolCallDelta,
     TextDelta,
     ToolCallDelta,
     Usage,
@@ -31,7 +32,7 @@ from .deltas import (
 from .errors import ServerReportedError
 from .values import ValueRepr
 
-__all__ = ["Reply", "ReplyBuilder", "Status", "ToolCall"]
+__all__ = ["Reply", "ReplyBuilder", "ServerToolCall", "Status", "ToolCall"]
 
 Status: TypeAlias = Literal["finished", "cancelled", "failed", "truncated"]
 
@@ -60,13 +61,38 @@ class ToolCall(ValueRepr):
 
 
 @dataclass(frozen=True, slots=True, repr=False)
+class ServerToolCall(ValueRepr):
+    """One tool call the server ran itself, assembled from :class:`~nbstream.ServerToolCallDelta` s.
+
+    Anthropic's web search, web fetch, code execution and MCP connector calls, and the
+    Responses API's built-in tools: already executed, shown for what they did, never a call for
+    the caller's code to run (those are :class:`ToolCall` s).
+
+    Attributes:
+        index: Position among the reply's server tool calls.
+        id: The call id the server gave, or ``""``.
+        name: The tool's name (``"web_search"``, an MCP tool's name …).
+        arguments: The call's input as JSON text.
+        result: A one-line summary of what the call returned, or ``""`` if no result came.
+    """
+
+    index: int
+    id: str = ""
+    name: str = ""
+    arguments: str = ""
+    result: str = ""
+
+
+@dataclass(frozen=True, slots=True, repr=False)
 class Reply(ValueRepr):
     """A finished (or ended) answer, whatever server and wire format produced it.
 
     Attributes:
         text: The answer's text, exactly as streamed.
         reasoning: Reasoning ("thinking") text, if the server streamed any.
-        tool_calls: Tool calls the model made.
+        tool_calls: Tool calls the model made, for the caller's code to run.
+        server_tool_calls: Tool calls the server ran itself during the reply (web search, code
+            execution, MCP …), with a summary of each result.
         usage: Token counts, when the server reported them.
         finish_reason: The server's finish reason (``"stop"``, ``"length"`` …), if it sent one.
         model: The model that answered, as the server named it.
@@ -84,6 +110,7 @@ class Reply(ValueRepr):
     text: str = ""
     reasoning: str = ""
     tool_calls: tuple[ToolCall, ...] = ()
+    server_tool_calls: tuple[ServerToolCall, ...] = ()
     usage: Usage | None = None
     finish_reason: str | None = None
     model: str | None = None
@@ -216,6 +243,8 @@ class ReplyBuilder:
         self._reasoning: list[str] = []
         self._tools: dict[int, list[str]] = {}
         self._tool_heads: dict[int, tuple[str, str]] = {}
+        self._server_tools: dict[int, list[str]] = {}
+        self._server_heads: dict[int, tuple[str, str, str]] = {}
         self._deltas: list[Delta] = []
         self._text_cache: str | None = ""
 
@@ -236,6 +265,14 @@ class ReplyBuilder:
             old_id, old_name = self._tool_heads.get(delta.index, ("", ""))
             self._tool_heads[delta.index] = (delta.id or old_id, delta.name or old_name)
             self._tools.setdefault(delta.index, []).append(delta.arguments)
+        elif isinstance(delta, ServerToolCallDelta):
+            old_id, old_name, old_result = self._server_heads.get(delta.index, ("", "", ""))
+            self._server_heads[delta.index] = (
+                delta.id or old_id,
+                delta.name or old_name,
+                delta.result or old_result,
+            )
+            self._server_tools.setdefault(delta.index, []).append(delta.arguments)
         elif isinstance(delta, Usage):
             self.usage = delta if self.usage is None else self.usage.merged(delta)
         elif isinstance(delta, Finish):
@@ -308,10 +345,15 @@ class ReplyBuilder:
         tools = tuple(
             ToolCall(i, *self._tool_heads[i], "".join(self._tools[i])) for i in sorted(self._tools)
         )
+        server_tools = tuple(
+            ServerToolCall(i, *self._server_heads[i][:2], "".join(pieces), self._server_heads[i][2])
+            for i, pieces in sorted(self._server_tools.items())
+        )
         return Reply(
             text=self.text,
             reasoning=self.reasoning,
             tool_calls=tools,
+            server_tool_calls=server_tools,
             usage=self.usage,
             finish_reason=self.finish_reason,
             model=self.model,

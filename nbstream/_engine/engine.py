@@ -39,8 +39,10 @@ import httpx
 
 from .._core.deltas import Delta, End, ErrorDelta, Metadata
 from .._core.errors import ConfigError, HTTPStatusError, StreamError
+from .._core.secrets import redact
 from .._core.stream import DeltaStream
-from .._http.transport import Timeouts, aconnect_sse, describe_http_error
+from .._http.errors import no_events_message
+from .._http.transport import Timeouts, aconnect_sse, describe_http_error, host_of
 from .._providers._common import excerpt
 from .._providers.registry import choose_format
 from .._providers.request import (
@@ -55,12 +57,7 @@ from .._sse.decoder import ServerSentEvent
 from .._sse.ndjson import NDJSONDecoder
 from .endpoint import Endpoint
 
-__all__ = ["EMPTY_STREAM_MESSAGE", "Endpoint", "Plan", "astream", "exchange", "prepare_request"]
-
-EMPTY_STREAM_MESSAGE = (
-    "the server answered HTTP 200 but sent no events: nothing was generated (llama.cpp does"
-    " this when the prompt is longer than its context); shorten the prompt or enlarge the context"
-)
+__all__ = ["Endpoint", "Plan", "astream", "exchange", "prepare_request"]
 
 # URLs whose server rejected stream_options (HTTP 400/422): asked without it from then on.
 _NO_STREAM_OPTIONS: set[str] = set()
@@ -311,7 +308,13 @@ async def exchange(
         events: AsyncIterator[ServerSentEvent] = source.aiter_events()
         first = await anext(events, None)
         if first is None:
-            raise StreamError(EMPTY_STREAM_MESSAGE)
+            # Say what arrived rather than guess why: an empty body (llama.cpp with a prompt
+            # longer than its context, among others) and a body in some other framing differ.
+            where = source.response.request.url
+            message = no_events_message(
+                source.content_type, source.bytes_read, source.head, host=host_of(where)
+            )
+            raise StreamError(redact(message, plan.secrets))
         if source.mode == "json":
             try:
                 obj = json.loads(first.data)

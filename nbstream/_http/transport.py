@@ -44,6 +44,7 @@ __all__ = [
 EventMode: TypeAlias = Literal["sse", "ndjson", "json"]
 OnBytes: TypeAlias = Callable[[bytes, float], None]
 
+_HEAD = 64  # bytes of the body kept to describe it (EventSource.head)
 _NDJSON_TYPES = frozenset({"application/x-ndjson", "application/jsonl", "application/json-lines"})
 _ERROR_BODY_LIMIT = 64 * 1024  # enough for any error JSON; a runaway error body is not read on
 _ACCEPT = "text/event-stream, application/x-ndjson;q=0.9, application/json;q=0.8"
@@ -262,6 +263,8 @@ class EventSource:
             ``text/event-stream`` body that turns out to be bare JSON switches to ``"ndjson"``
             when :meth:`aiter_events` sees its first byte. ``None`` for another content type.
         ended_mid_event: After iteration: the body ended inside an event (truncated).
+        bytes_read: How many bytes of the body arrived so far.
+        head: The body's first bytes (up to 64), to say what arrived when it was unreadable.
     """
 
     def __init__(
@@ -293,6 +296,8 @@ class EventSource:
             else None
         )
         self.ended_mid_event = False
+        self.bytes_read = 0
+        self.head = b""
 
     @property
     def response(self) -> httpx.Response:
@@ -396,6 +401,9 @@ class EventSource:
 
     async def _chunks(self) -> AsyncGenerator[bytes, None]:
         async for chunk in _timed(self._response, self._timeouts, self._deadline, self._secrets):
+            if len(self.head) < _HEAD:
+                self.head += chunk[: _HEAD - len(self.head)]
+            self.bytes_read += len(chunk)
             if self._on_bytes is not None:
                 self._on_bytes(chunk, monotonic())
             yield chunk

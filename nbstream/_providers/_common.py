@@ -120,10 +120,14 @@ def load_object(item: EventLike, format_name: str) -> tuple[dict[str, Any] | Non
 
     Returns:
         ``(obj, [])`` for an object; otherwise ``(None, deltas)`` where ``deltas`` is what
-        ``feed`` should return: ``[]`` for empty data or another JSON value, and one
-        :class:`~nbstream.ErrorDelta` for malformed JSON.
+        ``feed`` should return: ``[]`` for empty data, ``[DONE]`` or another JSON value, and
+        one :class:`~nbstream.ErrorDelta` for malformed JSON.
     """
-    if not item.data.strip():
+    data = item.data.strip()
+    # Gateways that speak OpenAI's chat streams first (OpenRouter, LiteLLM) end every stream
+    # with "data: [DONE]", the Responses and Messages APIs' included, after their own terminal
+    # event: it is an end marker, not broken JSON. Each format decides what completes it.
+    if not data or data == DONE:
         return None, []
     obj, bad = load_json(item, format_name)
     if bad is not None:

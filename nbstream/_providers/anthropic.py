@@ -6,6 +6,13 @@ The event flow (named SSE events; each data object repeats the name in ``type``)
 arguments, ``signature_delta``) / ``content_block_stop`` → ``message_delta`` (``stop_reason``,
 output tokens) → ``message_stop``. ``ping`` events may appear anywhere.
 
+Server tools: ``server_tool_use`` and ``mcp_tool_use`` blocks (web search, web fetch, code
+execution, the MCP connector) are calls the server runs itself, answered within the same reply
+by a ``*_tool_result`` block (``web_search_tool_result``, ``code_execution_tool_result``,
+``mcp_tool_result`` …) that names the call in ``tool_use_id``. They become
+:class:`~nbstream.ServerToolCallDelta` s with a one-line result summary, never client tool
+calls: only ``tool_use`` blocks are calls for the caller's code to run.
+
 Terminal marker: ``message_stop`` only. An ``event: error`` (``overloaded_error`` …) can arrive
 after a partial answer; it becomes an :class:`~nbstream.ErrorDelta`, so the partial answer
 ends ``"failed"`` and never passes as complete.
@@ -22,13 +29,14 @@ from .._core.deltas import (
     Finish,
     Metadata,
     ReasoningDelta,
+    ServerToolCallDelta,
     TextDelta,
     ToolCallDelta,
     Usage,
 )
 from ._common import EventLike, as_dict, error_delta, excerpt, load_object
 
-__all__ = ["AnthropicFormat"]
+__all__ = ["AnthropicFormat", "result_summary"]
 
 
 def _usage(usage: Any, time: float) -> list[Delta]:
@@ -48,8 +56,12 @@ class AnthropicFormat:
 
     def __init__(self) -> None:
         self.complete = False
-        # content block index -> tool-call index (tool_use blocks are numbered 0, 1, …).
-        self._tools: dict[int, int] = {}
+        # content block index -> (is a server tool, call number); calls of each kind are
+        # numbered 0, 1, … in order.
+        self._blocks: dict[int, tuple[bool, int]] = {}
+        self._tools = 0
+        self._server_ids: dict[str, int] = {}  # server tool_use id -> call number
+        self._given_input: set[int] = set()  # blocks whose input came whole in their start
 
     def feed(self, item: EventLike) -> list[Delta]:
         """Translate one event."""
@@ -97,12 +109,7 @@ class AnthropicFormat:
             return []
         out: list[Delta] = [Metadata(model=obj.get("model"), response_id=obj.get("id"), time=time)]
         for index, block in enumerate(obj.get("content") or []):
-            if not isinstance(block, dict):
-                continue
             out.extend(self._block_start(index, block, time))
-            if block.get("type") == "tool_use" and "input" in block:
-                args = json.dumps(block["input"], ensure_ascii=False)
-                out.append(ToolCallDelta(self._tools[index], arguments=args, time=time))
         if obj.get("stop_reason"):
             out.append(Finish(str(obj["stop_reason"]), time=time))
         out.extend(_usage(obj.get("usage"), time))
@@ -112,15 +119,31 @@ class AnthropicFormat:
         if not isinstance(block, dict):
             return []
         kind = block.get("type")
+        key = index if isinstance(index, int) else -1
         if kind == "text":
             return [TextDelta(block["text"], time=t)] if block.get("text") else []
         if kind == "thinking":
             return [ReasoningDelta(block["thinking"], time=t)] if block.get("thinking") else []
-        if kind in ("tool_use", "server_tool_use"):
-            key = index if isinstance(index, int) else -1
-            self._tools.setdefault(key, len(self._tools))
-            return [ToolCallDelta(self._tools[key], block.get("id"), block.get("name"), time=t)]
-        return []
+        if kind == "tool_use":
+            call = self._tools
+            self._tools += 1
+            self._blocks[key] = (False, call)
+            head: Delta = ToolCallDelta(call, block.get("id"), block.get("name"), time=t)
+            return [head, *self._whole_input(key, block, t)]
+        if isinstance(kind, str) and _is_server_tool_use(kind):
+            call_id = block.get("id") if isinstance(block.get("id"), str) else None
+            call = self._server_call(call_id)
+            self._blocks[key] = (True, call)
+            head = ServerToolCallDelta(call, call_id, block.get("name"), time=t)
+            return [head, *self._whole_input(key, block, t)]
+        if isinstance(kind, str) and kind.endswith("_tool_result"):
+            use_id = block.get("tool_use_id") if isinstance(block.get("tool_use_id"), str) else None
+            # A result whose call was never seen still shows, named after its block type.
+            name = None if use_id in self._server_ids else kind.removesuffix("_tool_result")
+            call = self._server_call(use_id)
+            result = result_summary(block) or "done"
+            return [ServerToolCallDelta(call, use_id, name, result=result, time=t)]
+        return []  # redacted_thinking, and block types added later
 
     def _block_delta(self, index: Any, delta: Any, t: float) -> list[Delta]:
         if not isinstance(delta, dict):
@@ -132,6 +155,94 @@ class AnthropicFormat:
             return [ReasoningDelta(delta["thinking"], time=t)] if delta.get("thinking") else []
         if kind == "input_json_delta":
             key = index if isinstance(index, int) else -1
-            tool = self._tools.setdefault(key, len(self._tools))
-            return [ToolCallDelta(tool, arguments=str(delta.get("partial_json") or ""), time=t)]
+            piece = str(delta.get("partial_json") or "")
+            if key in self._given_input or not piece:
+                return []
+            if key not in self._blocks:  # a delta without its block start: a client call
+                self._blocks[key] = (False, self._tools)
+                self._tools += 1
+            server, call = self._blocks[key]
+            if server:
+                return [ServerToolCallDelta(call, arguments=piece, time=t)]
+            return [ToolCallDelta(call, arguments=piece, time=t)]
         return []  # signature_delta, citations_delta: nothing to show
+
+    def _server_call(self, call_id: str | None) -> int:
+        """The number of the server tool call with this id (a new one for a new id)."""
+        if call_id is not None and call_id in self._server_ids:
+            return self._server_ids[call_id]
+        number = len(self._server_ids)
+        self._server_ids[call_id if call_id is not None else f"#{number}"] = number
+        return number
+
+    def _whole_input(self, key: int, block: dict[str, Any], t: float) -> list[Delta]:
+        """A block start's ``input`` when it is already complete (a non-streamed body's blocks).
+
+        A streamed block starts with ``"input": {}`` and sends the input in
+        ``input_json_delta`` pieces; a start that carries a non-empty input has it whole, and
+        any pieces that followed would repeat it.
+        """
+        value = block.get("input")
+        if not isinstance(value, dict) or not value:
+            return []
+        self._given_input.add(key)
+        server, call = self._blocks[key]
+        args = json.dumps(value, ensure_ascii=False)
+        if server:
+            return [ServerToolCallDelta(call, arguments=args, time=t)]
+        return [ToolCallDelta(call, arguments=args, time=t)]
+
+
+def _is_server_tool_use(kind: str) -> bool:
+    # server_tool_use (web search, web fetch, code execution), mcp_tool_use (MCP connector),
+    # and the *_tool_use blocks added since; "tool_use" alone is the client's.
+    return kind != "tool_use" and kind.endswith("_tool_use")
+
+
+def result_summary(block: dict[str, Any]) -> str:
+    """Summarize a server tool's result block in one line.
+
+    Args:
+        block: A ``*_tool_result`` content block.
+
+    Returns:
+        ``"3 results: title; title; …"`` for search results, ``"exit 0: <stdout>"`` for code
+        execution, ``"error: <code>"`` for an error result, the text of a text result, else a
+        short excerpt of the content's JSON; ``""`` when there is no content.
+    """
+    content = block.get("content")
+    prefix = "error: " if block.get("is_error") is True else ""
+    if isinstance(content, str):
+        return prefix + excerpt(content, _SUMMARY)
+    if isinstance(content, dict):
+        return prefix + _summarize_object(content)
+    if isinstance(content, list):
+        items = [as_dict(item) for item in content]
+        titles = [str(i["title"]) for i in items if i.get("title")]
+        if titles and len(titles) == len(items):
+            noun = "result" if len(items) == 1 else "results"
+            return excerpt(f"{prefix}{len(items)} {noun}: {'; '.join(titles)}", _SUMMARY)
+        texts = [str(i["text"]) for i in items if isinstance(i.get("text"), str)]
+        if texts:
+            return prefix + excerpt(" ".join(texts), _SUMMARY)
+        return prefix + (
+            excerpt(json.dumps(content, ensure_ascii=False), _SUMMARY) if items else ""
+        )
+    return "error" if prefix else ""
+
+
+_SUMMARY = 200
+
+
+def _summarize_object(content: dict[str, Any]) -> str:
+    if content.get("error_code"):  # web_search_tool_result_error, code_execution_…_error …
+        return f"error: {content['error_code']}"
+    if "return_code" in content:  # code_execution_result, bash_code_execution_result
+        output = content.get("stdout") or content.get("stderr") or ""
+        return excerpt(f"exit {content['return_code']}: {output}".strip(), _SUMMARY)
+    if content.get("url"):  # web_fetch_result
+        title = as_dict(content.get("content")).get("title")
+        return excerpt(f"{content['url']}" + (f" ({title})" if title else ""), _SUMMARY)
+    if isinstance(content.get("content"), str):  # text_editor_code_execution_view_result
+        return excerpt(content["content"], _SUMMARY)
+    return excerpt(json.dumps(content, ensure_ascii=False), _SUMMARY)

@@ -27,7 +27,7 @@ __all__ = ["GUESSES", "JsonMode", "JsonPathFormat", "guess_path"]
 JsonMode: TypeAlias = Literal["delta", "cumulative", "auto"]
 
 # Field paths tried, in order, when no path is given: the shapes of home-made servers seen in
-# the wild (echo servers, Sider, LangServe, FastAPI demos, Qwen/ChatGLM demo servers).
+# the wild (echo servers, Sider, LangServe, FastAPI demos, Qwen/ChatGLM demo servers, Gemini).
 GUESSES: tuple[str, ...] = (
     "chunk",
     "text",
@@ -46,6 +46,7 @@ GUESSES: tuple[str, ...] = (
     "choices.0.delta.content",
     "choices.0.text",
     "choices.0.message.content",
+    "candidates.0.content.parts.0.text",  # Gemini's native streamGenerateContent?alt=sse
 )
 
 

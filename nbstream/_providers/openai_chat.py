@@ -1,10 +1,25 @@
-"""OpenAI Chat Completions streams, as OpenAI, vLLM, llama.cpp, Ollama's ``/v1`` and LiteLLM send them.
+"""OpenAI Chat Completions streams, as OpenAI and every server that copies it send them.
 
 Each SSE event's data is one ``chat.completion.chunk``: text in ``choices[0].delta.content``,
-reasoning in ``delta.reasoning_content`` (DeepSeek, vLLM, llama.cpp) or ``delta.reasoning``
-(OpenRouter, Ollama), tool-call fragments in ``delta.tool_calls``, the finish reason in
-``choices[0].finish_reason``, and, when ``stream_options.include_usage`` was sent, a last chunk
-with empty ``choices`` and a ``usage`` object. The stream ends with ``data: [DONE]``.
+reasoning in ``delta.reasoning_content`` (DeepSeek, vLLM, llama.cpp), ``delta.reasoning``
+(OpenRouter, Ollama, Groq) or only in ``delta.reasoning_details[]`` (OpenRouter's documented
+form, copied by other gateways), tool-call fragments in ``delta.tool_calls``, the finish reason
+in ``choices[0].finish_reason``, and, when ``stream_options.include_usage`` was sent, a last
+chunk with empty ``choices`` and a ``usage`` object. The stream ends with ``data: [DONE]``.
+
+What servers do differently, all read here:
+
+- ``delta.content`` as a list of typed parts (Mistral's reasoning models: ``{"type": "text"}``
+  and ``{"type": "thinking", "thinking": [{"type": "text", …}]}``);
+- the text both in ``delta.content`` and in the legacy ``choices[].text`` (Together): one of
+  them is read, never both;
+- chunks with ``choices: []`` (Azure's content-filter results, usage-only chunks), a ``delta``
+  that is ``null``, role-only chunks, and ``n > 1`` choices (only choice 0 is the answer);
+- tool calls without an ``index``, or a second call reusing an index under a new ``id``;
+- an ``error`` object in a chunk that also carries usage and a finish reason (OpenRouter), and
+  a named ``event: error`` (Groq);
+- usage in ``x_groq.usage`` (Groq) or in the choice (Moonshot), and one tool call sent as an
+  object instead of a list (older TGI).
 
 Terminal marker: ``[DONE]`` or a ``finish_reason`` (some servers never send ``[DONE]``).
 An ``{"error": …}`` chunk inside an HTTP 200 stream becomes an :class:`~nbstream.ErrorDelta`.
@@ -13,10 +28,12 @@ Legacy ``/v1/completions`` chunks (``choices[0].text``) are read as text too.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from .._core.deltas import (
     Delta,
+    ErrorDelta,
     Finish,
     Metadata,
     ReasoningDelta,
@@ -24,7 +41,7 @@ from .._core.deltas import (
     ToolCallDelta,
     Usage,
 )
-from ._common import DONE, EventLike, as_dict, error_delta, load_object
+from ._common import DONE, EventLike, as_dict, error_delta, excerpt, load_object
 
 __all__ = ["OpenAIChatFormat", "openai_usage"]
 
@@ -64,6 +81,7 @@ class OpenAIChatFormat:
     def __init__(self) -> None:
         self.complete = False
         self._meta_sent = False
+        self._tools = _ToolSlots()
 
     def feed(self, item: EventLike) -> list[Delta]:
         """Translate one chunk; ``[DONE]`` marks the end."""
@@ -73,7 +91,13 @@ class OpenAIChatFormat:
         obj, early = load_object(item, self.name)
         if obj is None:
             return early
-        return self._chunk(obj, item.time, streamed=True)
+        out = self._chunk(obj, item.time, streamed=True)
+        if item.event == "error" and not any(isinstance(d, ErrorDelta) for d in out):
+            # A named error event is an error whatever its data's shape (Groq sends one).
+            out.append(
+                ErrorDelta(f"the server reported an error: {excerpt(item.data)}", time=item.time)
+            )
+        return out
 
     def finish(self) -> list[Delta]:
         """Nothing to flush: every chunk is self-contained."""
@@ -85,77 +109,187 @@ class OpenAIChatFormat:
         return self._chunk(obj, time, streamed=False)
 
     def _chunk(self, obj: Any, time: float, *, streamed: bool) -> list[Delta]:
-        err = error_delta(obj, time)
-        if err is not None:
-            return [err]
         if not isinstance(obj, dict):
             return []
         out: list[Delta] = []
         if not self._meta_sent and (obj.get("model") or obj.get("id")):
             self._meta_sent = True
             out.append(Metadata(model=obj.get("model"), response_id=obj.get("id"), time=time))
-        choices = obj.get("choices")
-        if isinstance(choices, list) and choices:
-            # n > 1 is not supported: the first choice is the answer.
-            choice = next(
-                (c for c in choices if isinstance(c, dict) and c.get("index", 0) == 0), None
-            )
-            if choice is not None:
-                part = choice.get("delta") if streamed else choice.get("message")
-                if isinstance(part, dict):
-                    out.extend(_message_part(part, time))
-                text = choice.get("text")
-                if isinstance(text, str) and text:
-                    out.append(TextDelta(text, time=time))
-                reason = choice.get("finish_reason")
-                if isinstance(reason, str) and reason:
-                    self.complete = True
-                    out.append(Finish(reason, time=time))
-        usage = openai_usage(obj.get("usage"), time)
+        choice = _first_choice(obj.get("choices"))
+        if choice is not None:
+            part = as_dict(choice.get("delta") if streamed else choice.get("message"))
+            out.extend(self._message_part(part, choice.get("text"), time, streamed=streamed))
+            reason = choice.get("finish_reason")
+            if isinstance(reason, str) and reason:
+                self.complete = True
+                out.append(Finish(reason, time=time))
+        # Groq reports a stream's usage in its own x_groq object, Moonshot (Kimi) in the
+        # choice, not in "usage".
+        usage = (
+            openai_usage(obj.get("usage"), time)
+            or openai_usage(as_dict(obj.get("x_groq")).get("usage"), time)
+            or openai_usage(as_dict(choice).get("usage"), time)
+        )
         if usage is not None:
             out.append(usage)
+        # Read after the rest: OpenRouter's mid-stream error chunk also carries the usage so far
+        # and a finish_reason of "error" (openrouter.ai/docs/api-reference/errors).
+        err = error_delta(obj, time)
+        if err is not None:
+            out.append(err)
         return out
 
-
-def _message_part(part: dict[str, Any], time: float) -> list[Delta]:
-    """Deltas from a chunk's ``delta`` or a body's ``message``."""
-    out: list[Delta] = []
-    # Servers differ in the reasoning field's name; none sends both with content.
-    for key in ("reasoning_content", "reasoning"):
-        value = part.get(key)
-        if isinstance(value, str) and value:
-            out.append(ReasoningDelta(value, time=time))
-            break
-    content = part.get("content")
-    if isinstance(content, str) and content:
-        out.append(TextDelta(content, time=time))
-    refusal = part.get("refusal")
-    if isinstance(refusal, str) and refusal:
-        out.append(TextDelta(refusal, time=time))
-    calls = part.get("tool_calls")
-    if isinstance(calls, list):
-        for pos, call in enumerate(calls):
-            if not isinstance(call, dict):
-                continue
-            fn = as_dict(call.get("function"))
-            index = call.get("index", pos)
+    def _message_part(
+        self, part: dict[str, Any], legacy_text: Any, time: float, *, streamed: bool
+    ) -> list[Delta]:
+        """Deltas from a chunk's ``delta`` (or a body's ``message``) and its choice's ``text``."""
+        out: list[Delta] = []
+        reasoning = _reasoning(part)
+        if reasoning:
+            out.append(ReasoningDelta(reasoning, time=time))
+        answered = False
+        for is_reasoning, piece in _content_parts(part.get("content")):
+            if piece:
+                out.append((ReasoningDelta if is_reasoning else TextDelta)(piece, time=time))
+                answered = answered or not is_reasoning
+        # Together (also through Hugging Face's router) repeats each piece in the legacy
+        # completions field choices[].text: read it only when the delta carried no text.
+        if not answered and isinstance(legacy_text, str) and legacy_text:
+            out.append(TextDelta(legacy_text, time=time))
+        refusal = part.get("refusal")
+        if isinstance(refusal, str) and refusal:
+            out.append(TextDelta(refusal, time=time))
+        calls = part.get("tool_calls")
+        if isinstance(calls, dict):  # older TGI: one call as an object, not a list
+            calls = [calls]
+        if isinstance(calls, list):
+            for pos, call in enumerate(calls):
+                if not isinstance(call, dict):
+                    continue
+                fn = as_dict(call.get("function"))
+                index = call.get("index")
+                if index is None and not streamed:
+                    index = pos  # a body's list is the calls, in order
+                call_id = call.get("id") if isinstance(call.get("id"), str) else None
+                out.append(
+                    ToolCallDelta(
+                        self._tools.slot(index, call_id or None),
+                        id=call_id or None,
+                        name=fn.get("name") or None,
+                        arguments=_arguments(fn.get("arguments")),
+                        time=time,
+                    )
+                )
+        legacy = part.get("function_call")  # pre-2023 "functions" API, still sent by some servers
+        if isinstance(legacy, dict):
             out.append(
                 ToolCallDelta(
-                    index if isinstance(index, int) else pos,
-                    id=call.get("id") or None,
-                    name=fn.get("name") or None,
-                    arguments=fn.get("arguments") or "",
+                    0,
+                    name=legacy.get("name") or None,
+                    arguments=_arguments(legacy.get("arguments")),
                     time=time,
                 )
             )
-    legacy = part.get("function_call")  # pre-2023 "functions" API, still sent by some servers
-    if isinstance(legacy, dict):
-        out.append(
-            ToolCallDelta(
-                0,
-                name=legacy.get("name") or None,
-                arguments=legacy.get("arguments") or "",
-                time=time,
-            )
-        )
+        return out
+
+
+class _ToolSlots:
+    """Number a reply's tool calls 0, 1, … from the ``index`` and ``id`` their fragments carry.
+
+    OpenAI numbers the calls with ``index`` and sends the ``id`` on a call's first fragment
+    only. Some servers send no ``index`` (each complete call in its own chunk, told apart by its
+    ``id``), and some reuse one ``index`` for several calls of a reply, each with its own
+    ``id``; a fragment with neither continues the call before it.
+    """
+
+    def __init__(self) -> None:
+        self._by_index: dict[int, int] = {}
+        self._ids: dict[int, str | None] = {}
+        self._last: int | None = None
+
+    def slot(self, index: Any, call_id: str | None) -> int:
+        """Return the reply's number for the call a fragment belongs to."""
+        if isinstance(index, int) and not isinstance(index, bool):
+            found = self._by_index.get(index)
+            known = None if found is None else self._ids[found]
+            if found is not None and (call_id is None or known is None or known == call_id):
+                return self._use(found, call_id)
+            self._by_index[index] = self._use(len(self._ids), call_id)
+            return self._by_index[index]
+        if call_id is not None:
+            same = next((n for n, i in self._ids.items() if i == call_id), len(self._ids))
+            return self._use(same, call_id)
+        return self._use(len(self._ids) if self._last is None else self._last, None)
+
+    def _use(self, slot: int, call_id: str | None) -> int:
+        if call_id is not None or slot not in self._ids:
+            self._ids[slot] = call_id
+        self._last = slot
+        return slot
+
+
+# OpenRouter's reasoning_details item types and the field holding their readable text
+# (openrouter.ai/docs, "Reasoning Tokens"); "reasoning.encrypted" items have none.
+_DETAIL_TEXT = {"reasoning.text": "text", "reasoning.summary": "summary"}
+
+
+def _first_choice(choices: Any) -> dict[str, Any] | None:
+    """The answer's choice: index 0 (with ``n > 1`` the others are alternatives, not shown)."""
+    if not isinstance(choices, list):
+        return None
+    return next((c for c in choices if isinstance(c, dict) and c.get("index", 0) == 0), None)
+
+
+def _reasoning(part: dict[str, Any]) -> str:
+    """The reasoning text of a delta, from whichever field the server uses."""
+    # Servers differ in the field's name; vLLM sends both names with the same text while it
+    # renames one to the other, so the first one found is the reasoning.
+    for key in ("reasoning_content", "reasoning"):
+        value = part.get(key)
+        if isinstance(value, str) and value:
+            return value
+    # OpenRouter documents reasoning_details[] as the structured form and repeats its text in
+    # "reasoning"; some gateways send only the details. Encrypted items carry no readable text.
+    details = part.get("reasoning_details")
+    if not isinstance(details, list):
+        return ""
+    pieces: list[str] = []
+    for item in details:
+        field = _DETAIL_TEXT.get(str(as_dict(item).get("type")))
+        text = as_dict(item).get(field) if field is not None else None
+        if isinstance(text, str):
+            pieces.append(text)
+    return "".join(pieces)
+
+
+def _content_parts(content: Any) -> list[tuple[bool, str]]:
+    """``(is_reasoning, text)`` pieces of a delta's ``content``: a string or a list of parts.
+
+    Mistral's reasoning models stream ``content`` as typed chunks (docs.mistral.ai, "Reasoning"):
+    ``{"type": "text", "text": …}`` and ``{"type": "thinking", "thinking": [{"type": "text",
+    "text": …}]}``. Other part types (``reference``, images) carry no text to show.
+    """
+    if isinstance(content, str):
+        return [(False, content)]
+    if not isinstance(content, list):
+        return []
+    out: list[tuple[bool, str]] = []
+    for part in content:
+        if isinstance(part, str):
+            out.append((False, part))
+            continue
+        if not isinstance(part, dict):
+            continue
+        kind = part.get("type")
+        if kind in ("text", "output_text") and isinstance(part.get("text"), str):
+            out.append((False, part["text"]))
+        elif kind == "thinking":
+            out.extend((True, text) for _, text in _content_parts(part.get("thinking")))
     return out
+
+
+def _arguments(value: Any) -> str:
+    """A tool call's arguments as JSON text (a few servers send them as an object)."""
+    if isinstance(value, str):
+        return value
+    return "" if value is None else json.dumps(value, ensure_ascii=False)

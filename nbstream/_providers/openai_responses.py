@@ -1,4 +1,4 @@
-"""OpenAI Responses API streams (``/v1/responses``), as OpenAI and llama.cpp send them.
+"""OpenAI Responses API streams (``/v1/responses``), as OpenAI and the servers copying it send them.
 
 Every event's data carries a ``type`` (the SSE event name repeats it):
 ``response.created`` (id, model), ``response.output_text.delta`` (text),
@@ -8,10 +8,25 @@ Every event's data carries a ``type`` (the SSE event name repeats it):
 ``response.completed`` (usage), ``response.incomplete`` (``incomplete_details.reason``, e.g.
 ``max_output_tokens``) or ``response.failed`` (``response.error``). A bare ``error`` event
 reports a failure mid-stream. Terminal marker: any of the three ``response.*`` terminal events.
+
+Each ``….delta`` has its ``….done`` event with the whole value (``output_text.done``,
+``function_call_arguments.done``, ``output_item.done`` …). Most servers stream the deltas and
+repeat the value there; some send only the ``done`` event (LM Studio's tool arguments, some
+models behind ChatGPT's Codex endpoint), so a ``done`` value is read for an item that had no
+deltas, and only once. A server that streamed nothing at all has its answer read from the
+terminal event's ``response.output``. Events that name no item (no ``item_id``, no known
+``output_index``) belong to the item before them.
+
+Built-in tools the server runs itself (``web_search_call``, ``file_search_call``,
+``code_interpreter_call``, ``image_generation_call``, ``mcp_call`` items) become
+:class:`~nbstream.ServerToolCallDelta` s: they are not calls for the caller's code to run.
+Gateways that speak OpenAI's chat streams first (OpenRouter, LiteLLM) send ``data: [DONE]``
+after the terminal event: it is ignored.
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from .._core.deltas import (
@@ -20,22 +35,45 @@ from .._core.deltas import (
     Finish,
     Metadata,
     ReasoningDelta,
+    ServerToolCallDelta,
     TextDelta,
     ToolCallDelta,
     Usage,
 )
-from ._common import EventLike, error_delta, excerpt, load_object
+from ._common import EventLike, as_dict, error_delta, excerpt, load_object
 
 __all__ = ["OpenAIResponsesFormat"]
 
-_REASONING_DELTAS = frozenset(
-    {
-        "response.reasoning_text.delta",
-        "response.reasoning_summary_text.delta",
-        "response.reasoning.delta",  # early name, still sent by some servers
-    }
-)
+# Reasoning deltas, and the key their text is kept under (a reasoning item's "content" parts
+# and its "summary" parts are numbered apart).
+_REASONING_DELTAS = {
+    "response.reasoning_text.delta": "content_index",
+    "response.reasoning_summary_text.delta": "summary_index",
+    "response.reasoning.delta": "content_index",  # early name, still sent by some servers
+}
+_REASONING_DONE = {
+    "response.reasoning_text.done": "content_index",
+    "response.reasoning_summary_text.done": "summary_index",
+}
 _TERMINAL = frozenset({"response.completed", "response.incomplete", "response.failed"})
+# Client tool calls: function_call items (arguments: JSON text) and custom_tool_call items
+# (input: free text), each with its own argument events.
+_CALL_ITEMS = {"function_call": "arguments", "custom_tool_call": "input"}
+_ARGUMENT_DELTAS = frozenset(
+    {"response.function_call_arguments.delta", "response.custom_tool_call_input.delta"}
+)
+_ARGUMENT_DONE = {
+    "response.function_call_arguments.done": "arguments",
+    "response.custom_tool_call_input.done": "input",
+}
+# Built-in tools the server runs itself: item type -> the tool's name.
+_SERVER_ITEMS = {
+    "web_search_call": "web_search",
+    "file_search_call": "file_search",
+    "code_interpreter_call": "code_interpreter",
+    "image_generation_call": "image_generation",
+    "mcp_call": "mcp",
+}
 
 
 class OpenAIResponsesFormat:
@@ -45,9 +83,25 @@ class OpenAIResponsesFormat:
 
     def __init__(self) -> None:
         self.complete = False
-        # output_index -> tool-call index: a reply's calls are numbered 0, 1, … in order.
-        self._tools: dict[int, int] = {}
         self._meta_sent = False
+        self._streamed = False  # some text, reasoning or call came before the terminal event
+        self._aliases: dict[int, str] = {}  # output_index -> item id, once an event told both
+        # Text and reasoning: the (family, item) pairs seen, those that had deltas (their done
+        # events repeat them), the (kind, item, part) values filled in from done events, and
+        # the item of each family seen last (see _family).
+        self._items: set[tuple[str, str]] = set()
+        self._delta_items: set[tuple[str, str]] = set()
+        self._filled: set[tuple[str, str, int]] = set()
+        self._last_item: dict[str, str] = {}
+        self._shown: dict[str, list[str]] = {"text": [], "reasoning": []}
+        # Client tool calls: item -> call number, each call's id, and what was passed on.
+        self._calls: dict[str, int] = {}
+        self._call_ids: dict[int, str | None] = {}
+        self._heads: set[int] = set()  # calls whose id and name were passed on
+        self._arguments: dict[int, str] = {}
+        self._argument_deltas: set[int] = set()  # calls whose arguments came in deltas
+        self._last_call: int | None = None
+        self._server: dict[str, int] = {}  # item -> server tool-call number
 
     def feed(self, item: EventLike) -> list[Delta]:
         """Translate one event."""
@@ -56,24 +110,35 @@ class OpenAIResponsesFormat:
             return early
         kind = obj.get("type") or item.event
         t = item.time
-        if kind == "response.output_text.delta" or kind == "response.refusal.delta":
-            return _text(TextDelta, obj.get("delta"), t)
+        key = self._key(obj.get("item_id"), obj.get("output_index"))
+        if kind in ("response.output_text.delta", "response.refusal.delta"):
+            return self._add("text", key, obj.get("delta"), t)
         if kind in _REASONING_DELTAS:
-            return _text(ReasoningDelta, obj.get("delta"), t)
-        if kind == "response.output_item.added":
-            added = obj.get("item")
-            if isinstance(added, dict) and added.get("type") == "function_call":
-                index = self._tool_index(obj.get("output_index"))
-                return [ToolCallDelta(index, added.get("call_id"), added.get("name"), time=t)]
-            return []
-        if kind == "response.function_call_arguments.delta":
-            index = self._tool_index(obj.get("output_index"))
-            return [ToolCallDelta(index, arguments=str(obj.get("delta") or ""), time=t)]
+            return self._add(_part_kind(_REASONING_DELTAS[kind]), key, obj.get("delta"), t)
+        if kind in ("response.output_text.done", "response.refusal.done"):
+            whole = obj.get("text") if kind.endswith("text.done") else obj.get("refusal")
+            return self._fill("text", key, obj.get("content_index"), whole, t)
+        if kind in _REASONING_DONE:
+            part = obj.get(_REASONING_DONE[kind])
+            return self._fill(_part_kind(_REASONING_DONE[kind]), key, part, obj.get("text"), t)
+        if kind in _ARGUMENT_DELTAS:
+            return self._call_update(key, t, piece=str(obj.get("delta") or ""))
+        if kind in _ARGUMENT_DONE:
+            whole = obj.get(_ARGUMENT_DONE[kind])
+            return self._call_update(key, t, name=obj.get("name"), arguments=whole)
+        if kind in ("response.output_item.added", "response.output_item.done"):
+            added = as_dict(obj.get("item"))
+            key = self._key(added.get("id"), obj.get("output_index"))
+            return self._item(key, added, t, done=kind.endswith("done"))
         if kind in ("response.created", "response.in_progress"):
             return self._metadata(obj.get("response"), t)
         if kind in _TERMINAL:
             self.complete = True
-            return [*self._metadata(obj.get("response"), t), *_ending(obj.get("response"), t)]
+            response = as_dict(obj.get("response"))
+            out = self._metadata(response, t)
+            if not self._streamed:  # nothing streamed: the final object holds the answer
+                out.extend(self._output(response.get("output"), t))
+            return [*out, *_ending(response, t)]
         if kind == "error":
             if isinstance(obj.get("message"), str):  # the documented shape: code and message
                 code = obj.get("code")
@@ -96,39 +161,186 @@ class OpenAIResponsesFormat:
             return [err]
         if not isinstance(obj, dict):
             return []
-        out: list[Delta] = [*self._metadata(obj, time)]
-        for item in obj.get("output") or []:
-            if not isinstance(item, dict):
-                continue
-            kind = item.get("type")
-            if kind == "message":
-                for part in item.get("content") or []:
-                    if isinstance(part, dict) and part.get("type") in ("output_text", "refusal"):
-                        out.extend(_text(TextDelta, part.get("text") or part.get("refusal"), time))
-            elif kind == "reasoning":
-                for key in ("content", "summary"):
-                    for part in item.get(key) or []:
-                        if isinstance(part, dict):
-                            out.extend(_text(ReasoningDelta, part.get("text"), time))
-            elif kind == "function_call":
-                out.append(
-                    ToolCallDelta(
-                        len(self._tools),
-                        item.get("call_id"),
-                        item.get("name"),
-                        str(item.get("arguments") or ""),
-                        time=time,
-                    )
+        return [
+            *self._metadata(obj, time),
+            *self._output(obj.get("output"), time),
+            *_ending(obj, time),
+        ]
+
+    def _key(self, item_id: Any, output_index: Any) -> str:
+        """Name an output item by its id, or by its position when the event gives no id.
+
+        OpenAI's events carry both; llama.cpp's carry only the item id; an event with both
+        teaches which position the id stands for.
+        """
+        position = output_index if isinstance(output_index, int) else None
+        if isinstance(item_id, str) and item_id:
+            if position is not None:
+                self._aliases[position] = item_id
+            return item_id
+        if position is None:
+            return ""
+        return self._aliases.get(position, f"#{position}")
+
+    def _add(self, kind: str, key: str, piece: Any, t: float) -> list[Delta]:
+        """Pass on a text or reasoning delta."""
+        key = self._resolve(kind, key)
+        self._delta_items.add((_family(kind), key))
+        return self._text(kind, piece, t)
+
+    def _fill(self, kind: str, key: str, part: Any, whole: Any, t: float) -> list[Delta]:
+        """Pass on a done event's whole value, unless deltas (or another done event) showed it.
+
+        The whole value is used only for an item that had no deltas: a server that streams
+        deltas repeats them in its done events (``output_text.done``, ``output_item.done`` and
+        the terminal event, each once more), while one that sends only done events (a done-only
+        server) would otherwise show nothing.
+        """
+        key = self._resolve(kind, key)
+        part_key = (kind, key, part if isinstance(part, int) else 0)
+        # A reasoning item that streamed its text (or its summary) has its summary (or its
+        # text) in the done item too: that is the same reasoning, told again.
+        if (_family(kind), key) in self._delta_items or part_key in self._filled:
+            return []
+        self._filled.add(part_key)
+        # And whatever the keys say, text already shown is not shown again: a server whose
+        # deltas name no item and whose done item has an id would otherwise repeat it all.
+        if isinstance(whole, str) and whole in "".join(self._shown[_family(kind)]):
+            return []
+        return self._text(kind, whole, t)
+
+    def _text(self, kind: str, value: Any, t: float) -> list[Delta]:
+        if not isinstance(value, str) or not value:
+            return []
+        self._streamed = True
+        self._shown[_family(kind)].append(value)
+        return [(TextDelta if kind == "text" else ReasoningDelta)(value, time=t)]
+
+    def _resolve(self, kind: str, key: str) -> str:
+        """The item an event belongs to; an event that names none belongs to the last one."""
+        family = _family(kind)
+        if (family, key) not in self._items and (not key or key.startswith("#")):
+            key = self._last_item.get(family, key)
+        self._items.add((family, key))
+        self._last_item[family] = key
+        return key
+
+    def _call_number(self, key: str, call_id: str | None) -> int:
+        """The number of the client tool call an event is about (a new one for a new call).
+
+        An event is matched by its item, then by the call's ``call_id``, then to the call before
+        if that one has no ``call_id`` yet; an event that names neither item nor call (a done
+        event from a server that sends no ids nor positions) continues the last call.
+        """
+        number = self._calls.get(key)
+        if call_id is not None:
+            if number is not None and self._call_ids[number] not in (None, call_id):
+                number = None  # the same position, another call
+            if number is None:
+                number = next((n for n, c in self._call_ids.items() if c == call_id), None)
+            if number is None and self._last_call is not None:
+                # The call before, still without an id, is the one this event names.
+                number = self._last_call if self._call_ids[self._last_call] is None else None
+        elif number is None and (not key or key.startswith("#")):
+            number = self._last_call
+        if number is None:
+            number = len(self._call_ids)
+            self._call_ids[number] = None
+        if call_id is not None:
+            self._call_ids[number] = call_id
+        self._calls[key] = self._last_call = number
+        return number
+
+    def _call_update(
+        self,
+        key: str,
+        t: float,
+        *,
+        call_id: Any = None,
+        name: Any = None,
+        arguments: Any = None,
+        piece: str = "",
+    ) -> list[Delta]:
+        """One fragment of a client tool call: its id and name when first known, and either a
+        ``piece`` of its arguments (a delta event) or its whole ``arguments`` (used only when no
+        delta and no earlier event gave them)."""
+        number = self._call_number(key, call_id if isinstance(call_id, str) and call_id else None)
+        head = number not in self._heads and bool(call_id or name)
+        if isinstance(arguments, dict):  # a few servers send the arguments as an object
+            arguments = json.dumps(arguments, ensure_ascii=False)
+        if piece:
+            self._argument_deltas.add(number)
+        elif (
+            isinstance(arguments, str)
+            and number not in self._argument_deltas
+            and not self._arguments.get(number)
+        ):
+            piece = arguments
+        if not head and not piece:
+            return []
+        if head:
+            self._heads.add(number)
+        self._arguments[number] = self._arguments.get(number, "") + piece
+        self._streamed = True
+        ids = (call_id or None, name or None) if head else (None, None)
+        return [ToolCallDelta(number, *ids, arguments=piece, time=t)]
+
+    def _item(self, key: str, item: dict[str, Any], t: float, *, done: bool) -> list[Delta]:
+        """An output item as ``output_item.added`` / ``.done`` (or a final output) gives it."""
+        kind = item.get("type")
+        if kind in _CALL_ITEMS:
+            # An added item's arguments are those so far (usually ""); a done item's are all.
+            return self._call_update(
+                key,
+                t,
+                call_id=item.get("call_id"),
+                name=item.get("name"),
+                arguments=item.get(_CALL_ITEMS[str(kind)]),
+            )
+        if kind in _SERVER_ITEMS:
+            return self._server_item(key, item, t, done=done)
+        if not done:
+            return []
+        out: list[Delta] = []
+        if kind == "message":
+            for index, part in enumerate(item.get("content") or []):
+                part = as_dict(part)
+                whole = (
+                    part.get("text") if part.get("type") == "output_text" else part.get("refusal")
                 )
-                self._tools[len(self._tools)] = len(self._tools)
-        out.extend(_ending(obj, time))
+                out.extend(self._fill("text", key, index, whole, t))
+        elif kind == "reasoning":
+            for field, part_kind in (("content", "reasoning"), ("summary", "summary")):
+                for index, part in enumerate(item.get(field) or []):
+                    out.extend(self._fill(part_kind, key, index, as_dict(part).get("text"), t))
         return out
 
-    def _tool_index(self, output_index: Any) -> int:
-        key = output_index if isinstance(output_index, int) else -1
-        if key not in self._tools:
-            self._tools[key] = len(self._tools)
-        return self._tools[key]
+    def _server_item(self, key: str, item: dict[str, Any], t: float, *, done: bool) -> list[Delta]:
+        """A built-in tool's item: its call when added, its input and result when done."""
+        first = key not in self._server
+        if first:
+            self._server[key] = len(self._server)
+        number = self._server[key]
+        call_id = item.get("id") if isinstance(item.get("id"), str) else None
+        name = item.get("name") if isinstance(item.get("name"), str) else None
+        out: list[Delta] = []
+        if first:
+            out.append(
+                ServerToolCallDelta(number, call_id, name or _SERVER_ITEMS[item["type"]], time=t)
+            )
+        if done:
+            arguments, result = _server_call(item)
+            out.append(ServerToolCallDelta(number, arguments=arguments, result=result, time=t))
+        return out
+
+    def _output(self, output: Any, time: float) -> list[Delta]:
+        """Every item of a final ``output`` list (a body, or a stream that streamed nothing)."""
+        out: list[Delta] = []
+        for position, item in enumerate(output if isinstance(output, list) else []):
+            if isinstance(item, dict):
+                key = self._key(item.get("id"), position)
+                out.extend(self._item(key, item, time, done=True))
+        return out
 
     def _metadata(self, response: Any, time: float) -> list[Delta]:
         if self._meta_sent or not isinstance(response, dict):
@@ -139,12 +351,50 @@ class OpenAIResponsesFormat:
         return [Metadata(model=response.get("model"), response_id=response.get("id"), time=time)]
 
 
+def _part_kind(index_field: str) -> str:
+    return "summary" if index_field == "summary_index" else "reasoning"
+
+
+def _family(kind: str) -> str:
+    """``"text"``, or ``"reasoning"`` for a reasoning item's text and its summary alike."""
+    return "text" if kind == "text" else "reasoning"
+
+
+def _server_call(item: dict[str, Any]) -> tuple[str, str]:
+    """The input (JSON text) and a one-line result of a built-in tool's finished item."""
+    kind = item.get("type")
+    status = str(item.get("status") or "")
+    if kind == "mcp_call":
+        arguments = str(item.get("arguments") or "")
+        error = item.get("error")
+        result = f"error: {error}" if error else str(item.get("output") or status)
+    elif kind == "web_search_call":
+        arguments = _json(item.get("action"))
+        sources = as_dict(item.get("action")).get("sources")
+        result = f"{len(sources)} sources" if isinstance(sources, list) else status
+    elif kind == "file_search_call":
+        arguments = _json({"queries": item.get("queries")}) if item.get("queries") else ""
+        results = item.get("results")
+        result = f"{len(results)} results" if isinstance(results, list) else status
+    elif kind == "code_interpreter_call":
+        arguments = _json({"code": item.get("code")}) if item.get("code") else ""
+        logs = [
+            str(o.get("logs"))
+            for o in map(as_dict, item.get("outputs") or [])
+            if o.get("type") == "logs" and o.get("logs")
+        ]
+        result = " ".join(logs) or status
+    else:  # image_generation_call: the result is the image itself, not a line of text
+        arguments, result = "", status
+    return arguments, excerpt(result, 200)
+
+
+def _json(value: Any) -> str:
+    return "" if value is None else json.dumps(value, ensure_ascii=False)
+
+
 def _is_response(obj: Any) -> bool:
     return isinstance(obj, dict) and (obj.get("object") == "response" or "output" in obj)
-
-
-def _text(cls: type[TextDelta] | type[ReasoningDelta], value: Any, time: float) -> list[Delta]:
-    return [cls(value, time=time)] if isinstance(value, str) and value else []
 
 
 def _ending(response: Any, time: float) -> list[Delta]:

@@ -15,6 +15,10 @@ name                what speaks it
 shape for a non-streamed answer), falling back on the request's API when the shape says
 nothing (an error object, ``[DONE]``, an empty stream). The chosen name is recorded on the
 reply (:attr:`nbstream.Reply.format`).
+
+Every format is made wrapped in :class:`~nbstream._providers._think.ThinkTagFormat`: whatever the
+wire, an answer that opens with ``<think>…</think>`` (R1-style models behind a server without a
+reasoning parser) has that block read as reasoning.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from typing import Any, Literal, TypeAlias
 
 from .._core.errors import FormatError
 from ._common import DONE, EventLike, WireFormat, error_delta
+from ._think import ThinkTagFormat
 from .anthropic import AnthropicFormat
 from .json_path import JsonMode, JsonPathFormat
 from .ollama import OllamaFormat
@@ -88,25 +93,29 @@ def make_format(
         json_mode: ``"delta"``, ``"cumulative"`` or ``"auto"`` for the ``json`` format.
 
     Returns:
-        A new, stateful :class:`WireFormat` for one response.
+        A new, stateful :class:`WireFormat` for one response, its leading think block read as
+        reasoning (:class:`~nbstream._providers._think.ThinkTagFormat`).
 
     Raises:
         FormatError: The name is unknown.
     """
+    fmt: WireFormat
     if name == "openai-chat":
-        return OpenAIChatFormat()
-    if name == "openai-responses":
-        return OpenAIResponsesFormat()
-    if name == "anthropic":
-        return AnthropicFormat()
-    if name == "ollama":
-        return OllamaFormat()
-    if name == "json":
-        return JsonPathFormat(json_path, json_mode)
-    if name == "text":
-        return TextFormat()
-    known = ", ".join(FORMAT_NAMES)
-    raise FormatError(f"unknown wire format {name!r}; use 'auto' or one of: {known}")
+        fmt = OpenAIChatFormat()
+    elif name == "openai-responses":
+        fmt = OpenAIResponsesFormat()
+    elif name == "anthropic":
+        fmt = AnthropicFormat()
+    elif name == "ollama":
+        fmt = OllamaFormat()
+    elif name == "json":
+        fmt = JsonPathFormat(json_path, json_mode)
+    elif name == "text":
+        fmt = TextFormat()
+    else:
+        known = ", ".join(FORMAT_NAMES)
+        raise FormatError(f"unknown wire format {name!r}; use 'auto' or one of: {known}")
+    return ThinkTagFormat(fmt)
 
 
 def sniff_event(item: EventLike) -> str | None:

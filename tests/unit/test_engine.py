@@ -118,11 +118,26 @@ async def test_empty_200_stream_fails_with_a_message_that_says_so() -> None:
     rec = Recorder(httpx.Response(200, headers=SSE, content=b""))
     async with rec.client() as client:
         stream = astream("x", base_url="http://h/v1", client=client)
-        with pytest.raises(StreamError, match="HTTP 200 but sent no events"):
+        with pytest.raises(StreamError, match=r"HTTP 200 from h \(text/event-stream\) with no ev"):
             async for _ in stream:
                 pass
     assert stream.reply.status == "failed"
-    assert "no events" in (stream.reply.error or "")
+    assert "the body was empty" in (stream.reply.error or "")
+    assert "llama.cpp" not in (stream.reply.error or "")
+
+
+async def test_200_without_a_single_event_says_what_arrived() -> None:
+    page = b"<!DOCTYPE html>\n<html><head><title>Chat UI</title></head><body>" + b"x" * 200
+    rec = Recorder(httpx.Response(200, headers=SSE, content=page))
+    async with rec.client() as client:
+        stream = astream("x", base_url="http://h/v1", client=client)
+        with pytest.raises(StreamError) as info:
+            async for _ in stream:
+                pass
+    message = str(info.value)
+    assert "(text/event-stream) with no events in its 263 bytes" in message
+    assert "which start '<!DOCTYPE html>\\n<html><head><title>Chat UI</titl'…" in message
+    assert "\n" not in message  # one line: the body's line breaks are escaped
 
 
 async def test_missing_terminal_marker_is_truncated_text_kept() -> None:

@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
-from nbstream._core.deltas import ErrorDelta, Finish, Metadata, TextDelta, ToolCallDelta, Usage
-from nbstream._core.reply import ToolCall
-from nbstream._providers.anthropic import AnthropicFormat
+import pytest
+
+from nbstream._core.deltas import (
+    ErrorDelta,
+    Finish,
+    Metadata,
+    ServerToolCallDelta,
+    TextDelta,
+    ToolCallDelta,
+    Usage,
+)
+from nbstream._core.reply import ServerToolCall, ToolCall
+from nbstream._providers.anthropic import AnthropicFormat, result_summary
 
 from .format_streams import body, events, run
 
@@ -72,3 +82,85 @@ def test_non_streamed_tool_use_and_error_body() -> None:
     assert ToolCallDelta(0, arguments='{"a": 1}') in deltas
     err = {"type": "error", "error": {"type": "invalid_request_error", "message": "bad"}}
     assert AnthropicFormat().parse_body(err) == [ErrorDelta("bad", "invalid_request_error")]
+
+
+def test_server_tools_are_shown_apart_never_as_client_calls() -> None:
+    # Written from Anthropic's docs on server tools (web search, code execution) and the MCP
+    # connector: server_tool_use / mcp_tool_use blocks, answered by *_tool_result blocks.
+    deltas, reply = run(AnthropicFormat(), events("anthropic_server_tools.sse"))
+    assert reply.tool_calls == (ToolCall(0, "toolu_1", "save_note", '{"text": "mild"}'),)
+    assert reply.server_tool_calls == (
+        ServerToolCall(
+            0,
+            "srvtoolu_1",
+            "web_search",
+            '{"query": "Oslo weather"}',
+            "2 results: Oslo weather; Norway forecast",
+        ),
+        ServerToolCall(
+            1, "mcptoolu_1", "ask_question", '{"repo": "encode/httpx"}', "httpx is an HTTP client."
+        ),
+        ServerToolCall(2, "srvtoolu_2", "code_execution", '{"code": "print(1+1)"}', "exit 0: 2"),
+    )
+    assert reply.text == "Mild, and 1+1 is 2."
+    assert reply.usage == Usage(22397, 637, 23034)
+    assert reply.finish_reason == "tool_use"
+    assert reply.status == "finished"
+    kinds = {d.kind for d in deltas}
+    assert "server_tool_call" in kinds
+
+
+def test_non_streamed_server_tool_blocks() -> None:
+    obj = {
+        "type": "message",
+        "content": [
+            {"type": "server_tool_use", "id": "s1", "name": "web_fetch", "input": {"url": "u"}},
+            {
+                "type": "web_fetch_tool_result",
+                "tool_use_id": "s1",
+                "content": {
+                    "type": "web_fetch_tool_result_error",
+                    "error_code": "url_not_accessible",
+                },
+            },
+        ],
+    }
+    deltas = AnthropicFormat().parse_body(obj)
+    assert [d for d in deltas if isinstance(d, ToolCallDelta)] == []
+    assert ServerToolCallDelta(0, "s1", "web_fetch") in deltas
+    assert ServerToolCallDelta(0, arguments='{"url": "u"}') in deltas
+    assert ServerToolCallDelta(0, "s1", result="error: url_not_accessible") in deltas
+
+
+@pytest.mark.parametrize(
+    ("block", "summary"),
+    [
+        ({"content": "plain"}, "plain"),
+        ({"content": [{"type": "text", "text": "a"}], "is_error": True}, "error: a"),
+        (
+            {
+                "content": {
+                    "type": "bash_code_execution_result",
+                    "stdout": "",
+                    "stderr": "boom",
+                    "return_code": 1,
+                }
+            },
+            "exit 1: boom",
+        ),
+        (
+            {
+                "content": {
+                    "type": "web_fetch_result",
+                    "url": "https://x.test",
+                    "content": {"title": "X"},
+                }
+            },
+            "https://x.test (X)",
+        ),
+        ({"content": []}, ""),
+        ({}, ""),
+    ],
+)
+def test_result_summary(block: dict[str, object], summary: str) -> None:
+    assert result_summary(block) == summary

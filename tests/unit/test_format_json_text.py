@@ -82,6 +82,9 @@ def test_guess_path_order() -> None:
     assert guess_path({"data": {"text": "x"}, "code": 0}) == "data.text"
     assert guess_path({"choices": [{"delta": {"content": "x"}}]}) == "choices.0.delta.content"
     assert guess_path({"n": 1}) is None
+    # Gemini's native stream (streamGenerateContent?alt=sse), as its API reference shows it.
+    gemini = {"candidates": [{"content": {"parts": [{"text": "x"}], "role": "model"}}]}
+    assert guess_path(gemini) == "candidates.0.content.parts.0.text"
 
 
 def test_text_format_fastapi_stream() -> None:

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
-from nbstream._core.deltas import ErrorDelta, Finish, Metadata, ReasoningDelta, TextDelta, Usage
+from nbstream._core.deltas import (
+    ErrorDelta,
+    Finish,
+    Metadata,
+    ReasoningDelta,
+    TextDelta,
+    ToolCallDelta,
+    Usage,
+)
 from nbstream._core.reply import ToolCall
 from nbstream._providers.openai_chat import OpenAIChatFormat
-from nbstream._sse.decoder import ServerSentEvent
+from nbstream._sse.event import ServerSentEvent
 
 from .format_streams import body, events, run
 
@@ -127,3 +135,131 @@ def test_error_body() -> None:
             "exceed_context_size_error",
         )
     ]
+
+
+# Written from the providers' documentation and the shapes their servers send (issue 13).
+
+
+def test_text_in_both_delta_content_and_choice_text_is_read_once() -> None:
+    # Together (also behind Hugging Face's router) repeats each piece in choices[].text.
+    deltas, reply = run(OpenAIChatFormat(), events("openai_chat_text_and_content.sse"))
+    assert reply.text == "Deep learning."
+    assert [d for d in deltas if isinstance(d, TextDelta)] == [
+        TextDelta("Deep"),
+        TextDelta(" learning"),
+        TextDelta("."),
+    ]
+    assert reply.finish_reason == "length"
+    assert reply.usage == Usage(26, 3, 29)
+
+
+def test_content_as_typed_parts_gives_text_and_reasoning() -> None:
+    # Mistral's reasoning models: {"type": "thinking", "thinking": [{"type": "text"}]} chunks,
+    # then {"type": "text"} chunks or plain strings; a "reference" chunk carries no text.
+    _, reply = run(OpenAIChatFormat(), events("openai_chat_content_parts.sse"))
+    assert reply.reasoning == "Look both ways."
+    assert reply.text == "Look left, then right."
+    assert reply.usage == Usage(10, 20, 30)
+    assert reply.status == "finished"
+
+
+def test_reasoning_details_read_when_alone_and_not_doubled_with_reasoning() -> None:
+    # OpenRouter: "reasoning" repeats the reasoning.text details; some chunks carry only the
+    # details; reasoning.summary is text too; reasoning.encrypted is not readable.
+    deltas, reply = run(OpenAIChatFormat(), events("openai_chat_reasoning_details.sse"))
+    assert [d.text for d in deltas if isinstance(d, ReasoningDelta)] == [
+        "Simple",
+        " sum.",
+        " Add them.",
+    ]
+    assert reply.reasoning == "Simple sum. Add them."
+    assert reply.text == "4"
+    assert reply.usage == Usage(43, 36, 79, 13)
+
+
+def test_groq_usage_in_x_groq() -> None:
+    _, reply = run(OpenAIChatFormat(), events("openai_chat_groq_usage.sse"))
+    assert reply.text == "Hi"
+    assert reply.usage == Usage(21, 2, 23)
+    assert reply.status == "finished"
+
+
+def test_inband_error_chunk_keeps_its_usage_and_finish_reason() -> None:
+    # OpenRouter's mid-stream error: the error object, the usage so far and
+    # finish_reason "error", all in one chunk.
+    deltas, reply = run(OpenAIChatFormat(), events("openai_chat_error_with_usage.sse"))
+    assert ErrorDelta("Provider returned error", "502") in deltas
+    assert reply.status == "failed"
+    assert reply.error == "Provider returned error"
+    assert reply.text == "Part"
+    assert reply.usage == Usage(12, 1, 13)
+    assert reply.finish_reason == "error"
+
+
+def test_gateway_quirks() -> None:
+    # Azure's first chunk with empty choices and prompt_filter_results, n=2 choices
+    # interleaved (choice 0 is the answer), a null delta, tool calls without an index (told
+    # apart by id, an id-less fragment continuing the last call), finish_reason before the
+    # usage-only chunk.
+    fmt = OpenAIChatFormat()
+    deltas, reply = run(fmt, events("openai_chat_gateway_quirks.sse"))
+    assert reply.text == "Answer"
+    assert reply.tool_calls == (
+        ToolCall(0, "call_a", "first", "{}"),
+        ToolCall(1, "call_b", "second", '{"x":1}'),
+    )
+    assert reply.finish_reason == "tool_calls"
+    assert reply.usage == Usage(15, 8, 23, 0)
+    assert reply.status == "finished"
+    assert deltas[0] == Metadata(model="gpt-4o", response_id="chatcmpl-q1")
+
+
+def test_a_reused_tool_index_with_a_new_id_is_a_new_call() -> None:
+    fmt = OpenAIChatFormat()
+    call = '{"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"%s","function":{"name":"%s","arguments":"{}"}}]}}]}'
+    deltas = [
+        *fmt.feed(ServerSentEvent(data=call % ("call_1", "a"))),
+        *fmt.feed(ServerSentEvent(data=call % ("call_2", "b"))),
+    ]
+    assert [(d.index, d.id) for d in deltas if isinstance(d, ToolCallDelta)] == [
+        (0, "call_1"),
+        (1, "call_2"),
+    ]
+
+
+def test_body_with_content_parts_and_tool_calls_without_index() -> None:
+    fmt = OpenAIChatFormat()
+    message = {
+        "role": "assistant",
+        "content": [
+            {"type": "thinking", "thinking": [{"type": "text", "text": "Hmm."}]},
+            {"type": "text", "text": "Calling."},
+        ],
+        "tool_calls": [
+            {"id": "c1", "function": {"name": "f", "arguments": {"a": 1}}},
+            {"function": {"name": "g", "arguments": "{}"}},
+        ],
+    }
+    deltas = fmt.parse_body(
+        {"choices": [{"index": 0, "message": message, "finish_reason": "stop"}]}
+    )
+    assert ReasoningDelta("Hmm.") in deltas
+    assert TextDelta("Calling.") in deltas
+    assert [(d.index, d.name, d.arguments) for d in deltas if isinstance(d, ToolCallDelta)] == [
+        (0, "f", '{"a": 1}'),
+        (1, "g", "{}"),
+    ]
+
+
+def test_usage_in_the_choice_a_tool_call_object_and_a_named_error_event() -> None:
+    fmt = OpenAIChatFormat()
+    # Moonshot (Kimi) puts the stream's usage in the last chunk's choice.
+    data = '{"choices":[{"index":0,"delta":{},"finish_reason":"stop","usage":{"prompt_tokens":3,"completion_tokens":1,"total_tokens":4}}]}'
+    assert Usage(3, 1, 4) in fmt.feed(ServerSentEvent(data=data))
+    # Older TGI sent one tool call as an object instead of a list.
+    data = '{"choices":[{"index":0,"delta":{"tool_calls":{"index":0,"id":"0","type":"function","function":{"name":"f","arguments":"{}"}}}}]}'
+    assert fmt.feed(ServerSentEvent(data=data)) == [ToolCallDelta(0, "0", "f", "{}")]
+    # A named error event is an error whatever its data says.
+    (err,) = fmt.feed(ServerSentEvent(event="error", data='{"detail":"upstream closed"}'))
+    assert isinstance(err, ErrorDelta)
+    assert "upstream closed" in err.message

@@ -13,6 +13,8 @@ from nbstream import (
     Reply,
     ReplyBuilder,
     ServerReportedError,
+    ServerToolCall,
+    ServerToolCallDelta,
     TextDelta,
     ToolCall,
     ToolCallDelta,
@@ -122,6 +124,22 @@ def test_tool_call_fragments_assemble() -> None:
         ToolCall(0, "call_1", "get_weather", '{"city": "Oslo"}'),
         ToolCall(1, "call_2", "now", ""),
     )
+
+
+def test_server_tool_calls_assemble_apart_from_the_clients() -> None:
+    r = build(
+        ServerToolCallDelta(0, id="srv_1", name="web_search"),
+        ToolCallDelta(0, id="call_1", name="f", arguments="{}"),
+        ServerToolCallDelta(0, arguments='{"query":'),
+        ServerToolCallDelta(0, arguments=' "Oslo"}'),
+        ServerToolCallDelta(0, result="2 results: a; b"),
+        End(True),
+    )
+    assert r.tool_calls == (ToolCall(0, "call_1", "f", "{}"),)
+    assert r.server_tool_calls == (
+        ServerToolCall(0, "srv_1", "web_search", '{"query": "Oslo"}', "2 results: a; b"),
+    )
+    assert ServerToolCallDelta(0).kind == "server_tool_call"
 
 
 def test_buffered_detects_one_burst() -> None:
