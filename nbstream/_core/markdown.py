@@ -25,13 +25,19 @@ One block can grow very long (a 5,000-token paragraph, a 300-line code block, a 
 re-sending it whole at every frame is quadratic. :func:`piece_cut` finds where such a block can be
 shown in two pieces while it streams (after a sentence, before a list item or quote line, between
 two lines of code); the view renders the whole block exactly once it settles.
+
+:func:`code_blocks` lists the fenced code blocks of an answer (language and exact code), for
+``reply.code_blocks``, ``%chat code`` and the view's Insert buttons.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
-__all__ = ["heal", "piece_cut", "settled_end"]
+from .values import ValueRepr
+
+__all__ = ["CodeBlock", "code_blocks", "heal", "piece_cut", "settled_end"]
 
 _FENCE_OPEN = re.compile(r" {0,3}(`{3,}|~{3,})(.*)")
 _LIST_MARKER = re.compile(r"(?:[-+*]|\d{1,9}[.)])(?:[ \t]|$)")
@@ -60,11 +66,12 @@ def _math_opens(line: str) -> tuple[bool, bool]:
 class _Scan:
     """Line-by-line block state of a text that starts at a settled boundary."""
 
-    __slots__ = ("fence", "fence_line", "in_math", "last_blank_end", "settled")
+    __slots__ = ("fence", "fence_line", "in_math", "last_blank_end", "math_line", "settled")
 
     fence: tuple[str, int] | None
     fence_line: int  # offset of the line that opened the fence
     in_math: bool
+    math_line: int  # offset of the line that opened the $$ block
     settled: int
     last_blank_end: int  # offset just after the last blank line outside fences
 
@@ -96,7 +103,7 @@ class _Scan:
             pos = nl + 1 if complete else n
 
     def _reset(self, start: int) -> None:
-        self.fence, self.fence_line, self.in_math = None, -1, False
+        self.fence, self.fence_line, self.in_math, self.math_line = None, -1, False, -1
         self.settled = self.last_blank_end = start
 
     @staticmethod
@@ -114,7 +121,7 @@ class _Scan:
             return
         opens, closes = _math_opens(line)
         if opens and not (closes and complete):
-            self.in_math = True
+            self.in_math, self.math_line = True, pos
 
 
 def settled_end(text: str, start: int = 0) -> int:
@@ -135,9 +142,11 @@ def settled_end(text: str, start: int = 0) -> int:
 def heal(tail: str) -> str:
     """Close what is still open in an unfinished tail so that it displays sensibly.
 
-    Closes an open code fence or ``$$`` block, and in the last block open code spans, ``**``,
-    ``*``, ``_``, ``~~`` and ``$`` math; holds back a half-written link or image (from its
-    ``[``) and trailing marker characters. For display while streaming only.
+    Closes an open code fence, and in the last block open code spans, ``**``, ``*``, ``_`` and
+    ``~~``; holds back a half-written link or image (from its ``[``), a half-written formula
+    (from its ``$``, ``$$``, ``\\(``, ``\\[`` or ``\\begin{…}``, or the whole open ``$$``
+    block: a formula cut short is a TeX error, not a preview) and trailing marker characters.
+    For display while streaming only.
 
     Args:
         tail: The live tail (the text after the last settled boundary).
@@ -154,7 +163,7 @@ def heal(tail: str) -> str:
             return head.rstrip("\n") + "\n" if head.strip() else ""
         return body_with_newline(tail) + char * length + "\n"
     if scan.in_math:
-        return body_with_newline(tail) + "$$\n"
+        return heal(tail[: scan.math_line])
     head, block = tail[: scan.last_blank_end], tail[scan.last_blank_end :]
     block = _TRAILING_MARKERS.sub("", block)
     cut, _ = _inline_scan(block)
@@ -278,7 +287,10 @@ def _inline_scan(block: str) -> tuple[int, list[str]]:
     while i < n:
         ch = block[i]
         if ch == "\\":
-            i += 2
+            end = _tex_math_end(block, i)
+            if end == _OPEN:
+                return min(cut, i), stack
+            i = i + 2 if end == _NOT_MATH else end
             line_start = False
             continue
         if ch == "\n":
@@ -300,17 +312,11 @@ def _inline_scan(block: str) -> tuple[int, list[str]]:
             line_start = False
             continue
         if ch == "$":
-            double = block.startswith("$$", i)
-            run = "$$" if double else "$"
-            nxt = block[i + len(run)] if i + len(run) < n else ""
-            if nxt and not nxt.isspace() and not (not double and nxt.isdigit()):
-                end = block.find(run, i + len(run))
-                if end == -1:
-                    stack.append(run)
-                    break
-                i = end + len(run)
-                continue
-            i += len(run)
+            end = _dollar_math_end(block, i)
+            if end == _OPEN:
+                return min(cut, i), stack
+            i = i + 1 if end == _NOT_MATH else end
+            line_start = False
             continue
         if ch in "*_~":
             j = i
@@ -360,6 +366,96 @@ def _inline_scan(block: str) -> tuple[int, list[str]]:
     return cut, stack
 
 
+# What the math scanners return besides an end offset.
+_NOT_MATH, _OPEN = -1, -2
+# A formula whose closer has not arrived is held back only this long (characters after its
+# opener); beyond that the opener is taken for text (a "$HOME" in prose), so words keep flowing.
+_HOLD_INLINE, _HOLD_DISPLAY = 200, 1000
+_TEX_OPENERS = {"(": "\\)", "[": "\\]"}
+_BEGIN = re.compile(r"\\begin\{([A-Za-z]+\*?)\}")
+
+
+def _escaped(text: str, i: int) -> bool:
+    """Whether the character at ``i`` is backslash-escaped (an odd run of backslashes before)."""
+    run = 0
+    while i - run - 1 >= 0 and text[i - run - 1] == "\\":
+        run += 1
+    return run % 2 == 1
+
+
+def _unescaped_find(text: str, needle: str, start: int) -> int:
+    found = text.find(needle, start)
+    while found != -1 and _escaped(text, found):
+        found = text.find(needle, found + 1)
+    return found
+
+
+def _held(text: str, opener: int, limit: int) -> int:
+    return _OPEN if len(text) - opener <= limit else _NOT_MATH
+
+
+def _dollar_math_end(text: str, i: int) -> int:
+    """Where the ``$`` / ``$$`` formula opening at ``i`` ends, as the view's parser reads it.
+
+    The rule is pandoc's ``tex_math_dollars`` (what mdit-py-plugins' dollarmath applies with
+    ``allow_space=False, allow_digits=False``): an opening ``$`` has a non-space right after it
+    and no digit right before it; its closer is the next unescaped ``$``, which must have a
+    non-space right before it and no digit right after it. So "$5 and $10" is text.
+
+    Returns:
+        The offset after the closer, :data:`_NOT_MATH`, or :data:`_OPEN` (an opener whose closer
+        has not arrived yet).
+    """
+    n = len(text)
+    if i > 0 and text[i - 1].isdigit():
+        return _NOT_MATH
+    if text.startswith("$$", i):
+        end = _unescaped_find(text, "$$", i + 2)
+        if end == -1:
+            return _held(text, i, _HOLD_DISPLAY)
+        return end + 2
+    if i + 1 >= n:
+        return _OPEN  # a lone "$" at the very end: wait for the next character
+    if text[i + 1].isspace():
+        return _NOT_MATH
+    end = _unescaped_find(text, "$", i + 1)
+    if end == -1:
+        # "$5": currency far more often than a formula; shown as text until a closer arrives.
+        return _NOT_MATH if text[i + 1].isdigit() else _held(text, i, _HOLD_INLINE)
+    if text[end - 1].isspace():
+        return _NOT_MATH
+    if end + 1 >= n:
+        return _OPEN  # a digit may still follow the closer ("$5 … $10")
+    return _NOT_MATH if text[end + 1].isdigit() else end + 1
+
+
+def _tex_math_end(text: str, i: int) -> int:
+    """Where a ``\\(…\\)``, ``\\[…\\]`` or ``\\begin{env}…\\end{env}`` formula at ``i`` ends.
+
+    Returns:
+        The offset after the closer, :data:`_NOT_MATH` (``i`` starts an ordinary escape), or
+        :data:`_OPEN` (its closer has not arrived yet).
+    """
+    nxt = text[i + 1 : i + 2]
+    closer = _TEX_OPENERS.get(nxt)
+    if closer is not None:
+        end = text.find(closer, i + 2)
+        if end == -1:
+            return _held(text, i, _HOLD_INLINE if nxt == "(" else _HOLD_DISPLAY)
+        return end + 2
+    if nxt == "b":
+        match = _BEGIN.match(text, i)
+        if match is not None:
+            end_tag = f"\\end{{{match.group(1)}}}"
+            end = text.find(end_tag, match.end())
+            if end == -1:
+                return _held(text, i, _HOLD_DISPLAY)
+            return end + len(end_tag)
+        if "\\begin{".startswith(text[i : i + 7]) and i + 7 >= len(text):
+            return _OPEN  # "\\beg" at the very end: it may become an environment
+    return _NOT_MATH
+
+
 def _link_end(block: str, start: int) -> int:
     """Offset of the ``)`` that ends a link destination starting at ``start``, or -1."""
     depth = 0
@@ -374,3 +470,118 @@ def _link_end(block: str, start: int) -> int:
         elif c == "\n":  # a destination cannot span lines: not a link, scan on from here
             return k - 1
     return -1
+
+
+# -- code blocks -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class CodeBlock(ValueRepr):
+    """One fenced code block of an answer.
+
+    Attributes:
+        language: The first word of the fence's info string (```` ```python ```` → ``"python"``),
+            or ``""``.
+        code: The code exactly as written, without the fences and without the indentation of
+            the list item or fence it sits in.
+    """
+
+    language: str = ""
+    code: str = ""
+
+
+_QUOTE_MARK = re.compile(r" {0,3}> ?")
+_ITEM_MARK = re.compile(r" *(?:[-+*]|\d{1,9}[.)])(?: +|$)")
+_FENCE_AT = re.compile(r"( *)(`{3,}|~{3,})(.*)")
+
+
+def _strip_quotes(line: str, depth: int | None = None) -> tuple[int, str]:
+    """Remove block-quote markers (all of them, or exactly ``depth``); return (count, rest)."""
+    count = 0
+    while depth is None or count < depth:
+        match = _QUOTE_MARK.match(line)
+        if match is None:
+            break
+        line = line[match.end() :]
+        count += 1
+    return count, line
+
+
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip(" "))
+
+
+def code_blocks(text: str) -> tuple[CodeBlock, ...]:
+    """The fenced code blocks of ``text``, in order, as a CommonMark renderer reads them.
+
+    Fences at the top level, in block quotes and in list items (also on the item's own line,
+    ``1. ```bash``) are found; their content loses the indentation of the list item and of the
+    fence (CommonMark 4.5: up to the fence's indentation is removed from each line). A fence
+    that is never closed runs to the end of its container, or of the text. Indented code
+    blocks are not fenced blocks and are not listed.
+
+    Args:
+        text: Markdown (an answer).
+
+    Returns:
+        One :class:`CodeBlock` per fenced block.
+    """
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    blocks: list[CodeBlock] = []
+    list_col = 0  # content column of the innermost list item seen (0: not in a list)
+    after_blank = False
+    i = 0
+    while i < len(lines):
+        depth, rest = _strip_quotes(lines[i])
+        marker_end = 0
+        while (item := _ITEM_MARK.match(rest, marker_end)) is not None and item.end() > marker_end:
+            marker_end = item.end()
+        fence = _FENCE_AT.match(rest, marker_end)
+        if fence is not None and not (fence.group(2)[0] == "`" and "`" in fence.group(3)):
+            column = marker_end + len(fence.group(1))
+            container = marker_end if marker_end else (list_col if 0 < list_col <= column else 0)
+            if column - container <= 3:
+                char, length = fence.group(2)[0], len(fence.group(2))
+                info = fence.group(3).strip().split()
+                code, i = _fence_body(lines, i + 1, depth, column, container, char, length)
+                blocks.append(CodeBlock(info[0] if info else "", code))
+                list_col = container
+                after_blank = False
+                continue
+        if marker_end:
+            list_col = marker_end
+        elif not rest.strip():
+            after_blank = True
+        elif after_blank and _indent(rest) < list_col:
+            list_col = 0
+        if rest.strip():
+            after_blank = False
+        i += 1
+    return tuple(blocks)
+
+
+def _fence_body(
+    lines: list[str], i: int, depth: int, column: int, container: int, char: str, length: int
+) -> tuple[str, int]:
+    """Read a fence's content from line ``i``; return it and the index of the next line."""
+    body: list[str] = []
+    while i < len(lines):
+        count, rest = _strip_quotes(lines[i], depth)
+        if count < depth:
+            break  # the block quote ended, and the code block with it
+        if rest.strip():
+            indent = _indent(rest)
+            if indent < container:
+                break  # the list item ended (code blocks have no lazy continuation lines)
+            stripped = rest.strip()
+            if (
+                indent - container <= 3
+                and len(stripped) >= length
+                and stripped == char * len(stripped)
+            ):
+                return "\n".join(body), i + 1
+        body.append(rest[min(column, _indent(rest)) :])
+        i += 1
+    while body and not body[-1].strip() and i >= len(lines):
+        body.pop()  # an unclosed fence at the end: trailing blank lines are not code
+    return "\n".join(body), i

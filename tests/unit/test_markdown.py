@@ -88,14 +88,35 @@ def test_start_offset_resumes_scanning() -> None:
 
 def test_heal_closes_open_constructs() -> None:
     assert heal("```python\nx = 1") == "```python\nx = 1\n```\n"
-    assert heal("$$\nx^2") == "$$\nx^2\n$$\n"
     assert heal("some **bold") == "some **bold**"
     assert heal("an *em") == "an *em*"
     assert heal("an _em") == "an _em_"
     assert heal("`code") == "`code`"
     assert heal("~~gone") == "~~gone~~"
     assert heal("**bold and *em") == "**bold and *em***"
-    assert heal("math $x^") == "math $x^$"
+
+
+def test_heal_holds_back_a_half_written_formula() -> None:
+    # A formula cut short is a TeX error on screen: it waits for its closer.
+    assert heal("math $x^") == "math "
+    assert heal("see $$\\int_0^1") == "see "
+    assert heal("inline \\( \\pi r") == "inline "
+    assert heal("display \\[ \\int_0^1 x") == "display "
+    assert heal("env \\begin{align} a &= b") == "env "
+    assert heal("Intro\n$$\nx^2") == "Intro\n"
+    assert heal("$$\nx^2") == ""
+    assert heal("**bold $x") == "**bold**"
+    # Closed formulas and text that only looks like one are shown at once.
+    assert heal("math $x^2$ and") == "math $x^2$ and"
+    assert heal("a \\( x \\) b \\[ y \\] c") == "a \\( x \\) b \\[ y \\] c"
+    assert heal("costs $5 and $10 today") == "costs $5 and $10 today"
+    assert heal("a `$x` b") == "a `$x` b"
+    assert heal("escaped \\$x and") == "escaped \\$x and"
+
+
+def test_heal_gives_up_holding_back_a_dollar_that_never_closes() -> None:
+    prose = "set $HOME to your home directory " + "and keep reading " * 20
+    assert heal(prose) == prose
 
 
 def test_heal_holds_back_half_written_links_and_images() -> None:
@@ -168,10 +189,11 @@ def test_a_code_block_is_cut_between_lines_and_the_fence_reopened() -> None:
     cut, prefix = piece_cut(block, 0, 200) or (0, "")
     assert block[cut:] == "y ="
     assert prefix == "~~~~python\n"
-    head = Renderer().render(heal(block[:cut]))
+    # Live pieces show code plain (the frontend highlights it once the block settles).
+    head = Renderer().render(heal(block[:cut]), live=True)
     assert head.count("<pre>") == 1
     assert head.endswith("x99 = 99\n</code></pre>\n")
-    assert Renderer().render(heal(prefix + block[cut:])) == (
+    assert Renderer().render(heal(prefix + block[cut:]), live=True) == (
         '<pre><code class="language-python">y =\n</code></pre>\n'
     )
 
