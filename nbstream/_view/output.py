@@ -7,7 +7,13 @@ controls (Cancel button and live status line). Three modes:
   ``update_display_data`` by display id (FACTS.md: what survives save, reopen and nbconvert).
   The controls are a widget row shown under their own display id; at the end that display is
   replaced by a static status line carrying the provenance, and the widgets are closed, so no
-  output references a widget.
+  output references a widget. While the answer streams, an **Insert below** button appears
+  under each code block that has settled; a click puts the block into a new cell below the
+  running cell (IPython's ``set_next_input``, delivered with the cell's reply), and at the end
+  the buttons' displays are emptied like the Cancel row. Measured in JupyterLab 4.6 and
+  Notebook 7.6: ``set_next_input`` from a click *after* the cell ended inserts nothing at the
+  click and rides on the reply of whatever cell runs next, below that cell; so the buttons live
+  only while the cell runs, and ``%chat code N`` is the way afterwards.
 - ``"widget"`` (``view.widget``, for ipywidgets layouts): the answer streams into ``HTMLMath``
   widgets; at the end a regular display output with the answer is left too (see
   :attr:`nbstream.StreamView.widget`).
@@ -21,13 +27,23 @@ from __future__ import annotations
 import html
 import sys
 from collections.abc import Callable
+from contextvars import ContextVar
 from typing import Any, Literal
 
+from .._core.markdown import CodeBlock
 from .paint import Op, Painter
 
-__all__ = ["Mode", "Surface", "in_kernel"]
+__all__ = ["BACKGROUND", "Mode", "Surface", "in_kernel"]
 
 Mode = Literal["display", "widget", "text"]
+
+#: ``True`` in a task that streams after its cell returned (``%%chat --bg``): set by the caller
+#: (:class:`~nbstream._chat.chat.ChatHandle`). Such a view offers no Insert buttons: a cell put
+#: "below" would land under whatever cell runs next.
+BACKGROUND: ContextVar[bool] = ContextVar("nbstream_background", default=False)
+
+_INSERT = "Insert below"
+_EMPTY = {"text/markdown": "", "text/plain": ""}
 
 
 def _ipy(name: str) -> Any:
@@ -52,9 +68,12 @@ class Surface:
     Args:
         mode: Where the output goes.
         display_id: The display id of the controls row and, at the end, the status line.
-        controls: Show the Cancel button and live status line.
+        controls: Show the Cancel button and live status line (and, in display mode, the
+            Insert buttons under settled code blocks).
         on_cancel: Called on a Cancel click (must not fail: ipywidgets only prints callback
             errors).
+        on_insert: Called with a code block's position on an Insert click, from whatever thread
+            handles the click (must not fail); it should call :meth:`insert` on the loop.
         status: The status line's first value (HTML).
     """
 
@@ -66,6 +85,7 @@ class Surface:
         controls: bool,
         on_cancel: Callable[[], None],
         status: str,
+        on_insert: Callable[[int], None] | None = None,
     ) -> None:
         self.mode = mode
         self.display_id = display_id
@@ -73,6 +93,14 @@ class Surface:
         self.box: Any = None
         self._answer_box: Any = None
         self._widgets: dict[str, Any] = {}
+        self._on_insert = on_insert
+        self._code: dict[int, CodeBlock] = {}
+        self._buttons: dict[int, Any] = {}  # code block position → its Insert button
+        self._button_displays: list[str] = []
+        # The cell this view runs in: a click inserts below it only while it still runs.
+        self._cell = _execution_count() if controls and mode == "display" else None
+        if BACKGROUND.get():
+            self._cell = None
         if mode == "text":
             return
         import ipywidgets as w
@@ -117,7 +145,7 @@ class Surface:
             import ipywidgets as w
 
             for op in ops:
-                value = op.data.get("text/markdown", "")
+                value = op.data.get("text/markdown", "")  # HTML: the painter's html_only
                 if op.display_id in self._widgets:
                     self._widgets[op.display_id].value = value
                 else:
@@ -131,6 +159,56 @@ class Surface:
                 update_display(op.data, raw=True, display_id=op.display_id, metadata=op.metadata)
             else:
                 display(op.data, raw=True, display_id=op.display_id, metadata=op.metadata)
+            if op.blocks and self._controls and self._cell is not None:
+                # Right after the display that shows them: below it, above the next live piece.
+                self._offer(op.blocks)
+
+    def _offer(self, blocks: tuple[tuple[int, CodeBlock], ...]) -> None:
+        """Show an Insert button for each of ``blocks``, under their display."""
+        import ipywidgets as w
+
+        on_insert = self._on_insert or self.insert
+        row = []
+        for index, block in blocks:
+            what = f"code block {index + 1}" + (f" ({block.language})" if block.language else "")
+            button = w.Button(
+                description=_INSERT,
+                icon="plus",
+                tooltip=f"Put {what} in a new cell below when the answer ends "
+                f"(afterwards: %chat code {index + 1})",
+                layout=w.Layout(width="auto"),
+            )
+            button.on_click(lambda _button, i=index: on_insert(i))
+            self._code[index], self._buttons[index] = block, button
+            row.append(button)
+        box = w.HBox(row)
+        display_id = f"{self.display_id}-insert-{blocks[0][0]}"
+        _ipy("display")(box, display_id=display_id)
+        self._button_displays.append(display_id)
+        self._controls += [*row, box]
+        self.messages += 1
+
+    def insert(self, index: int) -> None:
+        """Put code block ``index`` into a new cell below the running cell, when it ends.
+
+        The frontend creates the cell from the ``set_next_input`` payload of the cell's reply;
+        IPython keeps one such payload per reply, so the last click wins (the buttons say which).
+        Never raises (it runs as a widget callback).
+        """
+        try:
+            shell = _shell()
+            button = self._buttons.get(index)
+            if shell is None or button is None or not self._controls:
+                return
+            if getattr(shell, "execution_count", None) != self._cell:
+                button.description = f"Cell ended: use %chat code {index + 1}"
+                return
+            shell.set_next_input(self._code[index].code, replace=False)
+            for other in self._buttons.values():
+                other.description, other.button_style = _INSERT, ""
+            button.description, button.button_style = "✓ goes below when the answer ends", "success"
+        except Exception:  # noqa: BLE001 - a callback must not fail; the click is lost, not the view
+            return
 
     def finish(self, line: str, metadata: dict[str, Any], painter: Painter) -> int:
         """Show the final status line (with its provenance) and close the controls.
@@ -161,6 +239,9 @@ class Surface:
         else:
             _ipy("display")(bundle, raw=True, display_id=self.display_id, metadata=metadata)
         self.messages += 1
+        for display_id in self._button_displays:
+            _ipy("update_display")(dict(_EMPTY), raw=True, display_id=display_id)
+            self.messages += 1
         for widget in self._controls:
             # Their layout and style are widgets too: close them, or they stay in the kernel
             # (and in a notebook saved with widget state).
@@ -174,13 +255,25 @@ class Surface:
         """Leave a layout view's answer as a regular display output too, collapsed."""
         if not in_kernel():
             return 0
-        parts = [painter.reasoning_html, *(seg.html for seg in painter.segments)]
-        # No blank line inside: the markdown renderer passes one HTML block through verbatim.
+        # The live widgets showed HTML; the copy is a markdown output (code fences highlighted).
         summary = f"<summary>{html.escape(line)}</summary>\n"
         bundle = {
-            "text/markdown": f"<details>\n{summary}{''.join(parts)}</details>\n",
+            "text/markdown": f"<details>\n{summary}{painter.markdown()}</details>\n",
             "text/plain": f"{painter.text}\n\n[{line}]",
         }
         _ipy("display")(bundle, raw=True, metadata=metadata)
         self.messages += 1
         return Op(self.display_id, bundle, metadata).size
+
+
+def _shell() -> Any:
+    """The running IPython shell, or ``None``."""
+    ipython = sys.modules.get("IPython")
+    return None if ipython is None else ipython.get_ipython()
+
+
+def _execution_count() -> int | None:
+    """IPython's count of the cell running now (it moves on when the cell ends)."""
+    shell = _shell()
+    count = getattr(shell, "execution_count", None)
+    return count if isinstance(count, int) else None

@@ -8,9 +8,12 @@ them. The shape of the output, top to bottom:
 - a reasoning display (only when the model reasons): a one-line live preview while it thinks,
   then the whole reasoning once, in a collapsed ``<details>``;
 - one display per settled segment of the answer, sent once with ``text/markdown`` (sanitized
-  HTML, see :mod:`nbstream._view.render`) and ``text/plain`` (the exact markdown);
+  HTML and code fences, see :mod:`nbstream._view.render`) and ``text/plain`` (the exact
+  markdown); a settled segment's operation lists the code blocks it completes, for the
+  surface's Insert buttons;
 - the live tail: one display id re-rendered per frame, healed, ``text/markdown`` only (the
-  frontend shows only the richest mimetype; the plain copy comes once, when it settles). When
+  frontend shows only the richest mimetype; the plain copy comes once, when it settles). Code
+  blocks in it are plain ``<pre>``: the frontend highlights them once they settle. When
   the tail's first block settles, the tail's display becomes that segment and a new display is
   opened below it for the new tail, so the order on the page stays the order of the text.
 - a block longer than :data:`PIECE_CHARS` (a giant paragraph, a long code block or list) is
@@ -36,7 +39,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from .._core.markdown import heal, piece_cut, settled_end
+from .._core.markdown import CodeBlock, code_blocks, heal, piece_cut, settled_end
 from .._core.throttle import Throttle
 from .render import Renderer
 from .status import provenance, status_line
@@ -56,12 +59,15 @@ class Op:
         data: The mime bundle.
         metadata: Output metadata (provenance on final outputs).
         update: ``False`` to show a new display, ``True`` to replace an existing one.
+        blocks: The code blocks this operation shows settled while the answer streams, with
+            their 0-based position in the answer (``reply.code_blocks``).
     """
 
     display_id: str
     data: dict[str, str]
     metadata: dict[str, Any] = field(default_factory=dict)
     update: bool = False
+    blocks: tuple[tuple[int, CodeBlock], ...] = ()
 
     @property
     def size(self) -> int:
@@ -109,11 +115,17 @@ class Painter:
     Args:
         renderer: The sanitizing markdown renderer.
         throttle: The frame scheduler (it is charged for every byte and message).
+
+    Attributes:
+        html_only: Render HTML alone (for widgets that show HTML, not markdown): code blocks
+            as ``<pre>``, never as fences.
     """
 
     def __init__(self, renderer: Renderer | None = None, throttle: Throttle | None = None) -> None:
         self.renderer = renderer or Renderer()
         self.throttle = throttle or Throttle()
+        self.html_only = False
+        self._blocks = 0  # code blocks settled so far
         self._ids = (f"nbstream-{uuid.uuid4().hex[:12]}-{i}" for i in itertools.count())
         self._parts: list[str] = []
         self._tail = ""
@@ -203,7 +215,7 @@ class Painter:
         ops += self._cut_pieces()
         live = self._tail[self._live_start :]
         healed = heal(self._live_prefix + live)
-        rendered = self.renderer.render(healed, self._env_copy())
+        rendered = self._render(healed, self._env_copy(), live=True)
         if rendered != (self._tail_sent or ""):
             op = self._tail_op({"text/markdown": rendered})
             self._tail_sent, self._tail_id = rendered, op.display_id
@@ -228,7 +240,7 @@ class Painter:
         if self._reasoning:
             reasoning = "".join(self._reasoning)
             words = len(reasoning.split())
-            inner = self.renderer.render(reasoning)
+            inner = self._render(reasoning)
             summary = f"<summary>Reasoning ({words:,} words)</summary>\n"
             bundle = {
                 "text/markdown": f"<details>\n{summary}{inner}</details>\n",
@@ -238,12 +250,12 @@ class Painter:
         # The shown tail (if any) becomes the last segment, rendered exactly. It cannot be blank:
         # a tail is shown only once it renders to something, and it only grows until it settles,
         # so no empty output is ever left behind.
-        ops += self._settle(len(self._live()))
+        ops += self._settle(len(self._live()), final=True)
         self._tail_id = None
         if self._env.get("references"):
             full = self.renderer.references(self.text)
             for seg in self.segments:
-                again = self.renderer.render(seg.text, dict(full))
+                again = self._render(seg.text, dict(full))
                 if again != seg.html:
                     seg.html = again
                     ops.append(Op(seg.display_id, self._final_bundle(seg), update=True))
@@ -253,34 +265,59 @@ class Painter:
         self.cpu += time.process_time() - cpu0
         return ops
 
+    def markdown(self) -> str:
+        """The whole answer (reasoning included) as one ``text/markdown`` bundle's value.
+
+        For a durable copy of a view whose live output was HTML (``html_only``).
+        """
+        body = self.renderer.render(self.text)
+        if not self._reasoning:
+            return body
+        reasoning = "".join(self._reasoning)
+        summary = f"<summary>Reasoning ({len(reasoning.split()):,} words)</summary>\n"
+        return f"<details>\n{summary}{self.renderer.render(reasoning)}</details>\n{body}"
+
+    def _render(self, text: str, env: dict[str, Any] | None = None, *, live: bool = False) -> str:
+        if self.html_only:
+            return self.renderer.html(text, env)
+        return self.renderer.render(text, env, live=live)
+
     @staticmethod
     def _final_bundle(seg: _Segment) -> dict[str, str]:
         return {"text/markdown": seg.html, "text/plain": seg.text}
 
-    def _settle(self, cut: int) -> list[Op]:
-        """Send ``tail[:cut]`` as a settled segment (once) and keep the rest as the tail."""
+    def _settle(self, cut: int, *, final: bool = False) -> list[Op]:
+        """Send ``tail[:cut]`` as a settled segment (once) and keep the rest as the tail.
+
+        Args:
+            cut: Where the segment ends in the tail.
+            final: The answer has ended: no Insert buttons are offered for its code blocks.
+        """
         done = self._tail[:cut]
         if not done.strip():  # whitespace renders nothing: it stays, with the text after it
             return []
         self._tail = self._tail[cut:]
         self.settled += cut
-        seg_html = self.renderer.render(done, self._env)
+        seg_html = self._render(done, self._env)
+        found = code_blocks(done)
+        blocks = () if final else tuple(enumerate(found, start=self._blocks))
+        self._blocks += len(found)
         ops: list[Op] = []
         if self._pieces:
             # A block shown in pieces settles into its first piece's display, exactly; the
             # other pieces and the live piece are emptied (their text is in the segment now).
             first, *others = self._pieces
             seg = _Segment(first, done, seg_html)
-            ops.append(Op(first, self._final_bundle(seg), update=True))
+            ops.append(Op(first, self._final_bundle(seg), update=True, blocks=blocks))
             rest = [*others, *([self._tail_id] if self._tail_id is not None else [])]
             ops += [Op(display_id, dict(_EMPTY), update=True) for display_id in rest]
             self._pieces, self._live_start, self._live_prefix = [], 0, ""
         elif self._tail_id is not None:
             seg = _Segment(self._tail_id, done, seg_html)
-            ops.append(Op(seg.display_id, self._final_bundle(seg), update=True))
+            ops.append(Op(seg.display_id, self._final_bundle(seg), update=True, blocks=blocks))
         else:
             seg = _Segment(next(self._ids), done, seg_html)
-            ops.append(Op(seg.display_id, self._final_bundle(seg)))
+            ops.append(Op(seg.display_id, self._final_bundle(seg), blocks=blocks))
         self.segments.append(seg)
         self._tail_id, self._tail_sent = None, None
         return ops
@@ -294,7 +331,7 @@ class Painter:
                 break
             cut, prefix = found
             head = heal(self._live_prefix + self._tail[self._live_start : cut])
-            op = self._tail_op({"text/markdown": self.renderer.render(head, self._env_copy())})
+            op = self._tail_op({"text/markdown": self._render(head, self._env_copy(), live=True)})
             ops.append(op)
             self._pieces.append(op.display_id)
             self._tail_id, self._tail_sent = None, None

@@ -117,11 +117,14 @@ class StreamView:
 
     def _show(self, mode: Mode) -> Surface:
         if self._surface is None:
+            # Widgets show HTML, not markdown: no code fences for them.
+            self.painter.html_only = mode == "widget"
             self._surface = Surface(
                 mode,
                 self._id,
                 controls=self._controls_wanted,
                 on_cancel=self.cancel,
+                on_insert=self._insert,
                 status=self._live_status(),
             )
         return self._surface
@@ -278,6 +281,12 @@ class StreamView:
         if self._loop is not None:
             with contextlib.suppress(RuntimeError):  # the loop closed: nothing left to cancel
                 self._loop.call_soon_threadsafe(self._cancel_now)
+
+    def _insert(self, index: int) -> None:
+        """An Insert click (any thread): act on the loop, as Cancel does."""
+        if self._loop is not None and self._surface is not None and not self._ended:
+            with contextlib.suppress(RuntimeError):  # the loop closed: the cell is over anyway
+                self._loop.call_soon_threadsafe(self._surface.insert, index)
 
     def _cancel_now(self) -> None:
         if self._stream is not None and self._task is not None and not self._task.done():
