@@ -52,6 +52,7 @@ if TYPE_CHECKING:
         StreamTimeoutError,
         UnsupportedContentTypeError,
     )
+    from ._core.markdown import CodeBlock
     from ._core.reply import Reply, ReplyBuilder, ServerToolCall, ToolCall
     from ._core.stream import DeltaStream
     from ._engine.engine import Endpoint, astream
@@ -66,6 +67,7 @@ __version__ = "0.1.0"
 # every name resolves and that __all__ matches this table.
 _EXPORTS: dict[str, str] = {
     "AuthenticationError": "._core.errors",
+    "CodeBlock": "._core.markdown",
     "ConfigError": "._core.errors",
     "Delta": "._core.deltas",
     "DeltaStream": "._core.stream",

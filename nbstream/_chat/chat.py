@@ -18,6 +18,7 @@ the awaiting cell.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 from collections.abc import Callable, Coroutine, Generator, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
@@ -55,7 +56,15 @@ class ChatHandle:
         publish: Callable[[Reply], None] | None = None,
         name: str = "",
     ) -> None:
-        self.task: asyncio.Task[Reply] = asyncio.get_running_loop().create_task(coro)
+        from .._view.output import BACKGROUND
+
+        # Its view streams after the cell returned: no Insert buttons (a cell "below" would land
+        # under whatever cell runs next).
+        context = contextvars.copy_context()
+        context.run(BACKGROUND.set, True)
+        self.task: asyncio.Task[Reply] = asyncio.get_running_loop().create_task(
+            coro, context=context
+        )
         self._publish = publish
         self.name = name
         _pending.append(self)

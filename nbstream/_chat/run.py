@@ -251,13 +251,14 @@ def publish_reply(reply: Reply) -> None:
     ``text/markdown``, the exact text as ``text/plain``, provenance in the metadata.
     """
     from .._view.paint import provenance, status_line
-    from .._view.render import Renderer
+    from .._view.render import Renderer, inline_text
     from .ipython import display
 
     body = Renderer().render(reply.text) if reply.text else ""
-    status = redact(status_line(reply))
+    # A block of its own: the status can hold a server's error text (untrusted, like the answer).
+    status = f"<p><sub>{inline_text(redact(status_line(reply)))}</sub></p>\n"
     display(
-        {"text/markdown": f"{body}\n\n<sub>{status}</sub>", "text/plain": redact(reply.text)},
+        {"text/markdown": f"{body}\n\n{status}", "text/plain": redact(reply.text)},
         metadata={"nbstream": provenance(reply)},
         raw=True,
     )

@@ -39,17 +39,31 @@ from .values import ValueRepr
 
 __all__ = ["CodeBlock", "code_blocks", "heal", "piece_cut", "settled_end"]
 
-_FENCE_OPEN = re.compile(r" {0,3}(`{3,}|~{3,})(.*)")
+# A fence opening a line, or a list item's content ("- ```python", "1. ```bash").
+_FENCE_OPEN = re.compile(r"((?: *(?:[-+*]|\d{1,9}[.)]) +)*)( {0,3})(`{3,}|~{3,})(.*)")
 _LIST_MARKER = re.compile(r"(?:[-+*]|\d{1,9}[.)])(?:[ \t]|$)")
 # An unfinished line that may still turn into a list marker: "-", "12", "12." …
 _MAYBE_MARKER = re.compile(r"[-+*]|\d{1,9}[.)]?")
 _TRAILING_MARKERS = re.compile(r"[*_~`$]+\Z")
 
 
-def _fence_closes(line: str, char: str, length: int) -> bool:
+# An open fence: its character, its length, and the column of its first character.
+_Fence = tuple[str, int, int]
+
+
+def _fence_opens(line: str) -> _Fence | None:
+    match = _FENCE_OPEN.match(line)
+    if match is None or (match.group(3)[0] == "`" and "`" in match.group(4)):
+        return None
+    return match.group(3)[0], len(match.group(3)), len(match.group(1)) + len(match.group(2))
+
+
+def _fence_closes(line: str, char: str, length: int, column: int) -> bool:
     stripped = line.strip()
+    # Up to 3 spaces more than the container's content (a list item's content column).
+    container = 0 if column <= 3 else column
     return (
-        len(line) - len(line.lstrip(" ")) <= 3
+        len(line) - len(line.lstrip(" ")) <= container + 3
         and len(stripped) >= length
         and stripped == char * len(stripped)
     )
@@ -68,7 +82,7 @@ class _Scan:
 
     __slots__ = ("fence", "fence_line", "in_math", "last_blank_end", "math_line", "settled")
 
-    fence: tuple[str, int] | None
+    fence: _Fence | None
     fence_line: int  # offset of the line that opened the fence
     in_math: bool
     math_line: int  # offset of the line that opened the $$ block
@@ -114,10 +128,9 @@ class _Scan:
         return complete or not _MAYBE_MARKER.fullmatch(line)
 
     def _open_blocks(self, line: str, pos: int, complete: bool) -> None:
-        fence = _FENCE_OPEN.match(line)
-        if fence and not (fence.group(1)[0] == "`" and "`" in fence.group(2)):
-            self.fence = (fence.group(1)[0], len(fence.group(1)))
-            self.fence_line = pos
+        fence = _fence_opens(line)
+        if fence is not None:
+            self.fence, self.fence_line = fence, pos
             return
         opens, closes = _math_opens(line)
         if opens and not (closes and complete):
@@ -156,12 +169,14 @@ def heal(tail: str) -> str:
     """
     scan = _Scan(tail, 0)
     if scan.fence is not None:
-        char, length = scan.fence
+        char, length, column = scan.fence
         head = tail[: scan.fence_line]
         body = tail[scan.fence_line :]
         if "\n" not in body:  # the info string is still arriving
             return head.rstrip("\n") + "\n" if head.strip() else ""
-        return body_with_newline(tail) + char * length + "\n"
+        # Closed at the opener's column: inside a list item, a closer at column 0 would end the
+        # item and open a second, empty code block.
+        return body_with_newline(tail) + " " * column + char * length + "\n"
     if scan.in_math:
         return heal(tail[: scan.math_line])
     head, block = tail[: scan.last_blank_end], tail[scan.last_blank_end :]
@@ -220,7 +235,7 @@ def piece_cut(block: str, start: int, least: int) -> tuple[int, str] | None:
         return None
     best = -1
     # Line cuts: a list item or quote line at column 0, outside any fence.
-    fence: tuple[str, int] | None = None
+    fence: _Fence | None = None
     pos = 0
     line_starts: list[int] = []
     while pos < len(block):
@@ -230,10 +245,8 @@ def piece_cut(block: str, start: int, least: int) -> tuple[int, str] | None:
             if nl != -1 and _fence_closes(line, *fence):
                 fence = None
         else:
-            opened = _FENCE_OPEN.match(line)
-            if opened and not (opened.group(1)[0] == "`" and "`" in opened.group(2)):
-                fence = (opened.group(1)[0], len(opened.group(1)))
-            elif pos >= lowest and _QUOTE_OR_ITEM.match(line):
+            fence = _fence_opens(line)
+            if fence is None and pos >= lowest and _QUOTE_OR_ITEM.match(line):
                 best = pos
             line_starts.append(pos)
         if nl == -1:

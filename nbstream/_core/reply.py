@@ -30,6 +30,7 @@ from .deltas import (
     Usage,
 )
 from .errors import ServerReportedError
+from .markdown import CodeBlock, code_blocks
 from .values import ValueRepr
 
 __all__ = ["Reply", "ReplyBuilder", "ServerToolCall", "Status", "ToolCall"]
@@ -132,6 +133,14 @@ class Reply(ValueRepr):
     def ok(self) -> bool:
         """``True`` when the reply finished normally."""
         return self.status == "finished"
+
+    @property
+    def code_blocks(self) -> tuple[CodeBlock, ...]:
+        """The answer's fenced code blocks, in order: each one's language and exact code.
+
+        ``%chat code N`` puts block N (counted from 1) into a new cell.
+        """
+        return code_blocks(self.text)
 
     def raise_for_status(self) -> Reply:
         """Raise the error behind a ``"failed"`` reply; return the reply otherwise.

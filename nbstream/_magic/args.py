@@ -21,7 +21,7 @@ argument: Callable[..., Callable[[Any], Any]] = _ipython_args.argument
 magic_arguments: Callable[[], Callable[[Any], Any]] = _ipython_args.magic_arguments
 parse_argstring: Callable[[Any, str], Any] = _ipython_args.parse_argstring
 
-SUBCOMMANDS = ("config", "show", "history", "reset", "models", "profile")
+SUBCOMMANDS = ("config", "show", "history", "reset", "models", "profile", "code")
 
 _CELL = [
     argument(
@@ -67,6 +67,11 @@ _CELL = [
         action="store_true",
         help="Stream in the background; `await nbstream.wait()` collects it.",
     ),
+    argument(
+        "--code",
+        action="store_true",
+        help="When the answer ends, put its last code block into a new cell below.",
+    ),
 ]
 
 _LINE = [
@@ -79,7 +84,8 @@ _LINE = [
         "temperature, max_tokens, api_key_env); show: the settings in force; history [NAME]: "
         "the conversation; reset [NAME]: forget it (every chat without NAME); models: the "
         "endpoint's models; profile NAME [key=value …]: use a named endpoint, or define it with "
-        "base_url, api, model, key_env (the NAME of the variable holding the key).",
+        "base_url, api, model, key_env (the NAME of the variable holding the key); code [N]: "
+        "put code block N (from 1; default: the last) of the last answer into a new cell below.",
     ),
     argument("items", nargs="*", help="Arguments of the command."),
 ]
@@ -119,6 +125,7 @@ class CellOptions:
     no_stream: bool = False
     dry_run: bool = False
     bg: bool = False
+    code: bool = False
 
 
 def _unquote(value: Any) -> Any:
@@ -167,6 +174,8 @@ def parse_cell_line(line: str) -> CellOptions:
     options = CellOptions(**{k: _unquote(v) for k, v in vars(args).items()})
     if options.out is not None and not options.out.isidentifier():
         raise UsageError(f"-o takes a variable name, not {options.out!r}")
+    if options.code and options.bg:
+        raise UsageError("--code waits for the answer to end, --bg does not: use one of them")
     if options.timeout is not None and not options.timeout > 0:
         raise UsageError(f"--timeout takes a number of seconds above 0, not {options.timeout:g}")
     return options

@@ -27,6 +27,7 @@ from .._core.reply import Reply
 from .._core.secrets import redact
 from .._engine.settings import Layer, Settings, check_no_key, env_layer, resolve
 from .args import CellOptions, parse_cell_line
+from .commands import put_code_below
 
 if TYPE_CHECKING:
     from .magics import ChatMagics
@@ -162,8 +163,14 @@ async def execute(p: Plan, *, show: bool = True) -> Reply:
         _record(p, stream.reply, cancelled=True)
         raise
     _record(p, reply)
+    magics.last_reply = reply
     if p.options.out and magics.shell is not None:
         magics.shell.user_ns[p.options.out] = reply
+    from .._view.output import BACKGROUND  # loaded by the view already
+
+    # Not from a background chat: its cell has ended, the cell would land below the next one.
+    if p.options.code and reply.code_blocks and not BACKGROUND.get():
+        display(put_code_below(reply, len(reply.code_blocks), show_code=False))
     return reply
 
 

@@ -1,4 +1,5 @@
-"""The ``%chat`` subcommands: ``config``, ``show``, ``history``, ``reset``, ``models``, ``profile``.
+"""The ``%chat`` subcommands: ``config``, ``show``, ``history``, ``reset``, ``models``, ``profile``,
+``code``.
 
 Each returns something IPython displays (a :class:`~IPython.display.Markdown`) or ``None``;
 mistakes raise :class:`~IPython.core.error.UsageError` with one line.
@@ -6,6 +7,7 @@ mistakes raise :class:`~IPython.core.error.UsageError` with one line.
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -13,6 +15,7 @@ from IPython.core.error import UsageError
 
 from .._chat.ipython import Markdown
 from .._core.errors import ConfigError, NbstreamError
+from .._core.reply import Reply
 from .._core.secrets import redact
 from .._engine.settings import (
     KEY_HELP,
@@ -30,7 +33,7 @@ from .args import SUBCOMMANDS, parse_line
 if TYPE_CHECKING:
     from .magics import ChatMagics
 
-__all__ = ["run"]
+__all__ = ["put_code_below", "run"]
 
 # %chat config keys → trait names (api_key is refused, not mapped: keys are never settings).
 _SETTABLE = {
@@ -177,6 +180,68 @@ def _profile(magics: ChatMagics, items: list[str]) -> Any:
     return _show(magics)
 
 
+def _code(magics: ChatMagics, items: list[str]) -> Any:
+    reply = magics.last_reply
+    if reply is None:
+        raise UsageError("no answer yet: %chat code takes code from the last %%chat answer")
+    total = len(reply.code_blocks)
+    if not total:
+        raise UsageError("the last answer has no code block")
+    try:
+        number = int(items[0]) if items else total
+    except ValueError:
+        raise UsageError(f"%chat code takes a block number, not {items[0]!r}") from None
+    if not 1 <= number <= total:
+        raise UsageError(f"the last answer has {total} code block(s): %chat code 1 … {total}")
+    return put_code_below(reply, number, show_code=True)
+
+
+def put_code_below(reply: Reply, number: int, *, show_code: bool) -> Any:
+    """Put code block ``number`` (from 1) of ``reply`` into a new cell below the running cell.
+
+    With IPython's ``set_next_input``: the frontend creates the cell from the payload of the
+    running cell's reply (JupyterLab, Notebook 7, VS Code, Colab). Headless runs (nbclient,
+    papermill) ignore payloads; so, with ``show_code``, the note also holds the code, collapsed.
+
+    Args:
+        reply: The answer.
+        number: Which block, counted from 1.
+        show_code: Put the code under the note too (``%chat code``; ``--code`` shows the note
+            only: the answer with the code is right above).
+
+    Returns:
+        The note, for IPython to display.
+    """
+    from IPython import get_ipython
+
+    from .._view.render import Renderer, inline_text
+
+    blocks = reply.code_blocks
+    block = blocks[number - 1]
+    shell = get_ipython()
+    if shell is not None:
+        shell.set_next_input(block.code, replace=False)
+    language = f" ({block.language})" if block.language else ""
+    lines = block.code.count("\n") + 1
+    note = f"code block {number} of {len(blocks)}{language}, {lines} line(s) → a new cell below"
+    markdown = f"<p><small>↓ {inline_text(note)}</small></p>\n"
+    if show_code:
+        fence = "`" * max(3, 1 + max((len(r) for r in re.findall("`+", block.code)), default=0))
+        code = Renderer().render(f"{fence}{block.language}\n{block.code}\n{fence}\n")
+        markdown = f"<details>\n<summary>{markdown.strip()}</summary>\n{code}</details>\n"
+    return _Bundle({"text/markdown": markdown, "text/plain": note})
+
+
+class _Bundle:
+    """A raw display bundle that IPython shows as a command's result."""
+
+    def __init__(self, data: dict[str, str]) -> None:
+        self.data = data
+
+    def _repr_mimebundle_(self, **_: Any) -> dict[str, str]:
+        return self.data
+
+
 def run(magics: ChatMagics, line: str) -> Any:
     """Run one ``%chat`` line.
 
@@ -210,4 +275,6 @@ def run(magics: ChatMagics, line: str) -> Any:
         return _reset(magics, items)
     if command == "models":
         return _models(magics)
+    if command == "code":
+        return _code(magics, items)
     return _profile(magics, items)

@@ -27,6 +27,7 @@ from traitlets import Float, Int, Unicode
 
 from .._core.conversation import Conversations
 from .._core.errors import ConfigError
+from .._core.reply import Reply
 from .._engine.settings import Layer, check_env_name
 from . import cell as _cell
 from . import commands as _commands
@@ -62,6 +63,7 @@ class ChatMagics(Magics):
         super().__init__(shell, **kwargs)
         self.chats = Conversations()
         self.cell_id: str | None = None
+        self.last_reply: Reply | None = None  # for %chat code
 
     def layer(self) -> Layer:
         """The session's defaults as a settings layer."""
@@ -100,7 +102,7 @@ class ChatMagics(Magics):
     @line_arguments
     @line_magic("chat")  # type: ignore[arg-type]  # IPython's decorator is untyped
     def chat_line(self, line: str) -> Any:
-        """Configure and inspect chats: ``%chat config|show|history|reset|models|profile``."""
+        """Configure and inspect chats: ``%chat config|show|history|reset|models|profile|code``."""
         return _commands.run(self, line)
 
 

@@ -24,7 +24,6 @@ IPython and ipywidgets are imported only here, and only when a mode needs them.
 
 from __future__ import annotations
 
-import html
 import sys
 from collections.abc import Callable
 from contextvars import ContextVar
@@ -32,6 +31,7 @@ from typing import Any, Literal
 
 from .._core.markdown import CodeBlock
 from .paint import Op, Painter
+from .render import inline_text
 
 __all__ = ["BACKGROUND", "Mode", "Surface", "in_kernel"]
 
@@ -225,7 +225,7 @@ class Surface:
             self.write(f"\n[{line}]\n")
             return 0
         bundle = {
-            "text/markdown": f"<p><small>{html.escape(line)}</small></p>\n",
+            "text/markdown": f"<p><small>{inline_text(line)}</small></p>\n",
             "text/plain": line,
         }
         sent = Op(self.display_id, bundle, metadata).size
@@ -256,7 +256,7 @@ class Surface:
         if not in_kernel():
             return 0
         # The live widgets showed HTML; the copy is a markdown output (code fences highlighted).
-        summary = f"<summary>{html.escape(line)}</summary>\n"
+        summary = f"<summary>{inline_text(line)}</summary>\n"
         bundle = {
             "text/markdown": f"<details>\n{summary}{painter.markdown()}</details>\n",
             "text/plain": f"{painter.text}\n\n[{line}]",

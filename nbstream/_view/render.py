@@ -60,7 +60,7 @@ from markdown_it.utils import EnvType, OptionsDict
 from mdit_py_plugins.dollarmath import dollarmath_plugin
 from mdit_py_plugins.gfm_autolink import gfm_autolink_plugin
 
-__all__ = ["Renderer", "safe_url"]
+__all__ = ["Renderer", "inline_text", "safe_url"]
 
 _SAFE_SCHEMES = frozenset({"http", "https", "mailto"})
 _SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*):")
@@ -128,6 +128,14 @@ def safe_url(url: str) -> bool:
     cleaned = "".join(c for c in url if c > " " and c != "\x7f")
     match = _SCHEME.match(cleaned)
     return match is None or match.group(1).lower() in _SAFE_SCHEMES
+
+
+def inline_text(text: str) -> str:
+    """Plain text (a status line, an error message) as HTML inside a ``text/markdown`` output.
+
+    Escaped like the renderer's own text: no tag, and nothing the frontend takes for math.
+    """
+    return html.escape(text, quote=False).translate(_TEXT)
 
 
 @dataclass(slots=True)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from markdown_it import MarkdownIt
 
-from nbstream._core.markdown import heal, piece_cut, settled_end
+from nbstream._core.markdown import CodeBlock, code_blocks, heal, piece_cut, settled_end
 from nbstream._view.render import Renderer
 
 R = Renderer()
@@ -214,3 +216,44 @@ def test_blocks_that_cannot_be_cut() -> None:
     assert piece_cut("Short. Text", 0, 100) is None  # the piece would be too small
     # "- not a list" as a piece of its own would be a list: the cut falls between later words.
     assert piece_cut("A sentence. - not a list", 0, 3) == (20, "")
+
+
+# -- code_blocks: the fenced blocks of an answer, as a CommonMark renderer reads them ----------
+
+FENCED = [
+    "```python\nx = 1\n\ny = 2\n```\n",
+    "text\n\n1. Install:\n   ```bash\n   pip install x\n   ```\n2. Run:\n\n   ```\n   run it\n     indented\n   ```\n",
+    "- ```py\n  a\n   b\n  ```\n",
+    "> ```js\n> let a = 1;\n>\n> b\n> ```\n",
+    "  ```\n  two\n three\n    four\n  ```",
+    "````md\n```py\nnested\n```\n````\n",
+    "~~~ ruby startline=3\nputs 1\n~~~\n",
+    "- item\n\n  ```c\n  int x;\n  ```\n\nafter\n```\nlast\n```",
+    "```a`b\nnot a fence\n```",
+    "    ```\n    indented code, not a fence\n    ```\n",
+    "> ```\n> a\nthe quote ended\n",
+    "- a\n  ```\n  x\n- b\n",
+    "```\n```",
+    "Para\n```sh\nno blank line before\n```\n",
+]
+
+
+@pytest.mark.parametrize("text", FENCED)
+def test_code_blocks_are_the_fences_markdown_it_finds(text: str) -> None:
+    fences = [t for t in MarkdownIt("commonmark").parse(text) if t.type == "fence"]
+    expected = [
+        ((t.info.split() or [""])[0], t.content[:-1] if t.content.endswith("\n") else t.content)
+        for t in fences
+    ]
+    assert [(b.language, b.code) for b in code_blocks(text)] == expected
+
+
+def test_an_unclosed_block_runs_to_the_end_without_trailing_blank_lines() -> None:
+    assert code_blocks("Look:\n```python\nx = 1\n\n") == (CodeBlock("python", "x = 1"),)
+
+
+def test_a_fence_on_a_list_items_line_is_a_fence() -> None:
+    text = "- ```sql\n  select 1\n  ```\n\nNext paragraph"
+    assert settled_end(text) == len("- ```sql\n  select 1\n  ```\n\n")
+    assert heal("- ```sql\n  select") == "- ```sql\n  select\n  ```\n"
+    assert R.render(heal("- ```sql\n  select")) == R.render("- ```sql\n  select\n  ```\n")

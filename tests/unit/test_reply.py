@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from nbstream import (
+    CodeBlock,
     End,
     ErrorDelta,
     Finish,
@@ -167,3 +168,12 @@ def test_builder_text_is_readable_while_streaming() -> None:
         b.add(TextDelta(piece))
         assert b.text.endswith(piece)
     assert b.text == "abc"
+
+
+def test_code_blocks_are_the_answers_fenced_blocks_exactly() -> None:
+    b = ReplyBuilder()
+    for part in ["Run this:\n\n```py", "thon\nprint('$5')\n", "```\n\nthen\n\n~~~\nls -l\n~~~\n"]:
+        b.add(TextDelta(part))
+    reply = b.build()
+    assert reply.code_blocks == (CodeBlock("python", "print('$5')"), CodeBlock("", "ls -l"))
+    assert repr(reply.code_blocks[1]) == "CodeBlock(code='ls -l')"

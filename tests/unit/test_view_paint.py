@@ -225,3 +225,50 @@ def test_reasoning_is_collapsed_above_the_answer() -> None:
     assert first["text/markdown"].startswith("<details>\n<summary>Reasoning (60 words)</summary>")
     assert first["text/plain"].startswith("Reasoning:\nthought 0 ")
     assert [d["text/plain"] for d in rest] == ["The answer."]
+
+
+def test_settled_code_blocks_are_announced_once_with_their_position() -> None:
+    text = (
+        "Intro\n\n```python\na = 1\n```\n\nMiddle\n\n```bash\nls\n```\n\n- ```sql\n  x\n  ```\n\n"
+        "The end of the answer comes slowly.\n\n```\nlast\n```"
+    )
+    painter = Painter()
+    announced: list[tuple[int, str]] = []
+    now = 0.0
+    for ch in text:
+        now += 0.05
+        painter.add_text(ch)
+        for op in painter.frame(now):
+            announced += [(i, block.code) for i, block in op.blocks]
+    # The last block settles only when the answer ends: no button for it (the cell ends too).
+    final = [b for op in painter.finish(now) for b in op.blocks]
+    assert announced == [(0, "a = 1"), (1, "ls"), (2, "x")]
+    assert final == []
+
+
+def test_settled_code_travels_as_a_fence_and_live_code_as_plain_pre() -> None:
+    painter = Painter()
+    front = Frontend()
+    painter.add_text("```python\nx = 1\n")
+    front.apply(painter.frame(0.0))
+    assert list(front.outputs.values())[-1]["text/markdown"].startswith("<pre><code")
+    painter.add_text("```\n\nafter\n\n")
+    front.apply(painter.frame(1.0))
+    front.apply(painter.finish(2.0))
+    first = next(iter(front.outputs.values()))["text/markdown"]
+    assert first == "\n```python\nx = 1\n```\n\n"
+
+
+def test_html_only_painter_never_sends_a_fence() -> None:
+    painter = Painter()
+    painter.html_only = True
+    painter.add_text("```python\nx = '$1' & 2\n```\n\n$a&b$\n\nend")
+    front = Frontend()
+    front.apply(painter.frame(0.0))
+    front.apply(painter.finish(1.0))
+    html = "".join(d["text/markdown"] for d in front.outputs.values())
+    assert "```" not in html
+    assert '<pre><code class="language-python">' in html
+    assert "$a&amp;b$" in html
+    # The durable copy of a widget view is a markdown output: fences and raw "&" formulas.
+    assert painter.markdown() == Renderer().render(painter.text)
