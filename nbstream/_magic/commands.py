@@ -224,11 +224,12 @@ def put_code_below(reply: Reply, number: int, *, show_code: bool) -> Any:
     language = f" ({block.language})" if block.language else ""
     lines = block.code.count("\n") + 1
     note = f"code block {number} of {len(blocks)}{language}, {lines} line(s) → a new cell below"
-    markdown = f"<p><small>↓ {inline_text(note)}</small></p>\n"
+    line = f"<small>↓ {inline_text(note)}</small>"
+    markdown = f"<p>{line}</p>\n"
     if show_code:
         fence = "`" * max(3, 1 + max((len(r) for r in re.findall("`+", block.code)), default=0))
         code = Renderer().render(f"{fence}{block.language}\n{block.code}\n{fence}\n")
-        markdown = f"<details>\n<summary>{markdown.strip()}</summary>\n{code}</details>\n"
+        markdown = f"<details>\n<summary>{line}</summary>\n{code}</details>\n"
     return _Bundle({"text/markdown": markdown, "text/plain": note})
 
 

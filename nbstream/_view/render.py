@@ -168,7 +168,13 @@ class Renderer:
         md.options["tasklists"] = True
         md.options["strikethrough_single_tilde"] = True
         md.use(gfm_autolink_plugin)
-        md.use(dollarmath_plugin, allow_labels=False, allow_space=False, allow_digits=False)
+        md.use(
+            dollarmath_plugin,
+            allow_labels=False,
+            allow_space=False,
+            allow_digits=False,
+            double_inline=True,
+        )
         md.inline.ruler.before("escape", "tex_inline", _tex_inline)
         md.block.ruler.before(
             "paragraph",
@@ -268,8 +274,9 @@ _MATH_TOKENS = {
     "math_inline": ("", "$", "$", ""),
     "math_inline_double": ("", "$$", "$$", ""),
     "math_env": ("", "", "", ""),
-    "math_block": ('<div class="math">', "$$", "$$", "</div>\n"),
-    "math_block_env": ('<div class="math">', "", "", "</div>\n"),
+    # A paragraph, as the frontend makes of a formula standing alone in a markdown cell.
+    "math_block": ("<p>", "$$", "$$", "</p>\n"),
+    "math_block_env": ("<p>", "", "", "</p>\n"),
 }
 
 

@@ -14,6 +14,8 @@ import json
 import os
 import re
 import time
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,25 +23,35 @@ from playwright.sync_api import Locator, Page, Route
 
 from ._jupyter import JupyterServer
 
-__all__ = ["NotebookPage", "write_notebook"]
+__all__ = ["Markdown", "NotebookPage", "write_notebook"]
+
+
+@dataclass(frozen=True)
+class Markdown:
+    """The source of a markdown cell, for :func:`write_notebook`."""
+
+    text: str
+
 
 # The notebook widget currently in the main area (JupyterLab) or the page (Notebook 7).
 _PANEL = "window.jupyterapp?.shell?.currentWidget"
 
 
-def write_notebook(path: Path, sources: list[str]) -> None:
-    """Write a notebook of code cells with the ``python3`` kernelspec, as a user would have it."""
-    cells: list[dict[str, Any]] = [
-        {
-            "cell_type": "code",
-            "execution_count": None,
-            "id": f"cell-{index}",
-            "metadata": {},
-            "outputs": [],
-            "source": source,
-        }
-        for index, source in enumerate(sources)
-    ]
+def write_notebook(path: Path, sources: Sequence[str | Markdown]) -> None:
+    """Write a notebook with the ``python3`` kernelspec, as a user would have it.
+
+    Args:
+        path: Where to write it.
+        sources: A code cell's source, or :class:`Markdown` for a markdown cell.
+    """
+    cells: list[dict[str, Any]] = []
+    for index, source in enumerate(sources):
+        cell: dict[str, Any] = {"id": f"cell-{index}", "metadata": {}}
+        if isinstance(source, Markdown):
+            cell.update(cell_type="markdown", source=source.text)
+        else:
+            cell.update(cell_type="code", execution_count=None, outputs=[], source=source)
+        cells.append(cell)
     notebook = {
         "cells": cells,
         "metadata": {
@@ -242,34 +254,49 @@ class NotebookPage:
         content: dict[str, Any] = model["content"]
         return content
 
-    def screenshot(self, name: str, *, readme: str | None = None) -> Path:
+    def screenshot(
+        self, name: str, *, readme: str | None = None, cells: tuple[int, int] | None = None
+    ) -> Path:
         """Save a screenshot of the page as ``<artifacts>/<app>-<name>.png``.
 
         Args:
             name: The moment it shows.
             readme: With ``NBSTREAM_README_SCREENSHOTS=1`` in the environment, also save the
                 notebook area alone as ``docs/screenshots/<app>-<readme>.png`` (the README's).
+            cells: Only these cells (first and last index, inclusive), scrolled into view, in
+                both images.
         """
         path = self.artifacts / f"{self.server.app}-{name}.png"
-        self.page.screenshot(path=str(path))
+        box = None
+        self.page.mouse.move(1, 1)  # no hover highlight on the cells shown
+        if cells is not None:
+            self.cell(cells[0]).scroll_into_view_if_needed()
+            box = self.cells_box(*cells)
+        self.page.screenshot(path=str(path), clip=box)
         if readme is not None and os.environ.get("NBSTREAM_README_SCREENSHOTS") == "1":
             target = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
             target.mkdir(parents=True, exist_ok=True)
             # The cells only, not the empty space below them.
-            box = self.page.evaluate(
-                """() => {
-                    const rects = [...document.querySelectorAll('.jp-Notebook .jp-Cell')]
-                        .map(c => c.getBoundingClientRect()).filter(r => r.height > 0);
-                    const top = Math.min(...rects.map(r => r.top)) - 8;
-                    const left = Math.min(...rects.map(r => r.left)) - 8;
-                    const bottom = Math.max(...rects.map(r => r.bottom)) + 8;
-                    const right = Math.max(...rects.map(r => r.right)) + 8;
-                    return { x: Math.max(0, left), y: Math.max(0, top),
-                             width: right - Math.max(0, left), height: bottom - Math.max(0, top) };
-                }"""
-            )
+            box = box or self.cells_box(0, self.cell_count() - 1)
             self.page.screenshot(path=str(target / f"{self.server.app}-{readme}.png"), clip=box)
         return path
+
+    def cells_box(self, first: int, last: int) -> dict[str, float]:
+        """The page area covering cells ``first`` to ``last`` (with a small margin)."""
+        box: dict[str, float] = self.page.evaluate(
+            """([first, last]) => {
+                const rects = [...document.querySelectorAll('.jp-Notebook .jp-Cell')]
+                    .slice(first, last + 1)
+                    .map(c => c.getBoundingClientRect()).filter(r => r.height > 0);
+                const top = Math.max(0, Math.min(...rects.map(r => r.top)) - 8);
+                const left = Math.max(0, Math.min(...rects.map(r => r.left)) - 8);
+                const bottom = Math.min(window.innerHeight, Math.max(...rects.map(r => r.bottom)) + 8);
+                const right = Math.max(...rects.map(r => r.right)) + 8;
+                return { x: left, y: top, width: right - left, height: bottom - top };
+            }""",
+            [first, last],
+        )
+        return box
 
 
 def _no_kernel_page_config(route: Route) -> None:
