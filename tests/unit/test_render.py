@@ -244,7 +244,7 @@ def test_safe_links_and_math_still_render() -> None:
     assert '<a href="https://a.b/c">ok</a>' in out
     assert '<a href="https://a.b">https://a.b</a>' in out
     assert "<p>$x^2$ and</p>" in out
-    assert '<div class="math">$$\n\\frac{a}{b}\n$$</div>' in out
+    assert "<p>$$\n\\frac{a}{b}\n$$</p>" in out
 
 
 def test_tables_keep_alignment_only() -> None:
