@@ -51,6 +51,30 @@ This answer tries every trick; a safe renderer shows it as inert text.
 A remote image (a privacy leak, not a script): ![x](http://203.0.113.7/x.png)
 
 Raw HTML inside code stays text: `<script>window.__nbstream_pwned_code = 1</script>`
+
+A code block may try to end its fence early, or close the HTML around it:
+
+````
+```
+</code></pre><img src=x onerror="window.__nbstream_pwned_fence = 1">
+```
+````
+
+```
+</code></pre><img src=x onerror="window.__nbstream_pwned_close = 1">
+```
+
+Or smuggle markup in its language tag:
+
+```x"><img src=x onerror="window.__nbstream_pwned_lang = 1">
+x = 1
+```
+
+- or hide markup after a code block in a list item:
+  ```
+  x = 2
+  ```
+  <img src=x onerror="window.__nbstream_pwned_item = 1"> and `<img src=x onerror="window.__nbstream_pwned_span = 1">`
 """
 
 _TOKEN = re.compile(r"\s*\S+|\s+")
