@@ -3,17 +3,29 @@
 Simulated clock (tokens arrive at 100 or 1000 tokens/s); real rendering (markdown-it + nh3).
 Peers: the full text rendered and sent per 50 ms frame (measured at 5k tokens, extrapolated as
 n^2 above) and per delta (computed). Prints a markdown table with ratios to the final markdown's
-size, then the CPU scaling 40k/10k tokens. About 20 s of CPU. Run: python benchmarks/render.py
-Results and their reading: benchmarks/README-render.md.
+size, then the CPU scaling 40k/10k tokens, then the view before and after issue 14 in the same
+run: the tree at ``--before`` (default :data:`BEFORE`), taken with ``git archive`` and measured
+in a subprocess, alternating with this tree. About a minute of CPU.
+Run: python benchmarks/render.py [--before REV]. Results and their reading:
+benchmarks/README-render.md.
 """
 
 from __future__ import annotations
 
+import argparse
+import dataclasses
 import gc
 import itertools
+import json
+import os
 import random
+import subprocess
+import sys
+import tarfile
+import tempfile
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from nbstream._view.paint import Painter
@@ -89,9 +101,9 @@ def view(tokens: list[str], rate: float) -> Run:
     painter, now, sent, ops, shown = Painter(), 0.0, 0, 0, [0.0]
     render, rendered = painter.renderer.render, [0]
 
-    def counting(text: str, env: Any = None) -> str:
+    def counting(text: str, env: Any = None, **options: Any) -> str:
         rendered[0] += len(text)
-        return str(render(text, env))
+        return str(render(text, env, **options))
 
     painter.renderer.render = counting  # type: ignore[method-assign]
     gc.collect()
@@ -128,10 +140,15 @@ def full_resend(tokens: list[str], rate: float, interval: float) -> tuple[int, f
     return sent, time.process_time() - cpu
 
 
+#: main before issue 14 (code fences, math that reaches MathJax, money as text, task lists).
+BEFORE = "98f5d5d"
+REPO = Path(__file__).resolve().parents[1]
+
 PEER_TOKENS = 5000  # the full-resend peer is quadratic: measured here, extrapolated (n^2) above
 
 
-def main() -> None:
+def main(before: str = BEFORE) -> None:
+    """Print the tables; the last one compares with the tree at git revision ``before``."""
     print(
         "| tokens | tok/s | final KB | view KB (x final) | msgs | first frame s | longest pause s "
         "| view CPU s | throttled full resend KB (x) | its CPU s | per-delta full resend KB (x) |"
@@ -183,6 +200,83 @@ def main() -> None:
             f"{cpus[rate][20000] / cpus[rate][5000]:.2f}x"
         )
 
+    print()
+    compare(before)
+
+
+def _tree(rev: str) -> Path | None:
+    """The package as it was at ``rev``, extracted to a temporary directory (or ``None``)."""
+    target = Path(tempfile.mkdtemp(prefix="nbstream-before-"))
+    archive = subprocess.run(
+        ["git", "-C", str(REPO), "archive", "--format=tar", rev, "nbstream"],
+        capture_output=True,
+        check=False,
+    )
+    if archive.returncode != 0:
+        return None
+    archive_path = target / "tree.tar"
+    archive_path.write_bytes(archive.stdout)
+    with tarfile.open(archive_path) as tar:
+        tar.extractall(target, filter="data")
+    return target
+
+
+def _measure_in(tree: Path, n: int, rate: float) -> dict[str, Any]:
+    """Run :func:`view` in a subprocess that imports nbstream from ``tree``."""
+    path = os.pathsep.join([str(tree), os.environ.get("PYTHONPATH", "")])
+    done = subprocess.run(
+        [sys.executable, __file__, "--measure", str(n), str(rate)],
+        env={**os.environ, "PYTHONPATH": path},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    result: dict[str, Any] = json.loads(done.stdout)
+    assert result["package"].startswith(str(tree)), result["package"]  # the tree asked for
+    return result
+
+
+def compare(rev: str) -> None:
+    """The view before (``rev``) and after, same workloads, alternating, best CPU of 3."""
+    before = _tree(rev)
+    if before is None:
+        print(f"(no comparison: git archive {rev} failed)")
+        return
+    print(f"Before ({rev}) and after, same run (alternating subprocesses, best CPU of 3):")
+    print()
+    print(
+        "| tokens | tok/s | before KB (x final) | after KB (x final) | before msgs | after msgs "
+        "| before CPU s | after CPU s | after / before CPU |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
+    for n in (10000, 40000):
+        size = len("".join(answer(n)).encode())
+        for rate in (100.0, 1000.0):
+            runs: dict[str, list[dict[str, Any]]] = {"before": [], "after": []}
+            for _ in range(3):
+                runs["before"].append(_measure_in(before, n, rate))
+                runs["after"].append(_measure_in(REPO, n, rate))
+            b, a = (min(runs[k], key=lambda r: r["cpu"]) for k in ("before", "after"))
+            print(
+                f"| {n:,} | {rate:.0f} | {b['sent'] / 1e3:,.1f} ({b['sent'] / size:.2f}x) "
+                f"| {a['sent'] / 1e3:,.1f} ({a['sent'] / size:.2f}x) | {b['ops']} | {a['ops']} "
+                f"| {b['cpu']:.2f} | {a['cpu']:.2f} | {a['cpu'] / b['cpu']:.2f}x |"
+            )
+
+
+def _measure(n: int, rate: float) -> None:
+    import nbstream
+
+    run = view(answer(n), rate)
+    print(json.dumps({**dataclasses.asdict(run), "package": nbstream.__file__}))
+
 
 if __name__ == "__main__":
-    main()
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--before", default=BEFORE, help="the git revision to compare with")
+    parser.add_argument("--measure", nargs=2, metavar=("TOKENS", "RATE"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.measure:
+        _measure(int(args.measure[0]), float(args.measure[1]))
+    else:
+        main(args.before)
