@@ -239,11 +239,8 @@ class Painter:
         ops: list[Op] = []
         if self._reasoning:
             reasoning = "".join(self._reasoning)
-            words = len(reasoning.split())
-            inner = self._render(reasoning)
-            summary = f"<summary>Reasoning ({words:,} words)</summary>\n"
             bundle = {
-                "text/markdown": f"<details>\n{summary}{inner}</details>\n",
+                "text/markdown": self._reasoning_details(self._render(reasoning)),
                 "text/plain": f"Reasoning:\n{reasoning}",
             }
             ops += self._send_reasoning(bundle)
@@ -273,9 +270,12 @@ class Painter:
         body = self.renderer.render(self.text)
         if not self._reasoning:
             return body
-        reasoning = "".join(self._reasoning)
-        summary = f"<summary>Reasoning ({len(reasoning.split()):,} words)</summary>\n"
-        return f"<details>\n{summary}{self.renderer.render(reasoning)}</details>\n{body}"
+        return self._reasoning_details(self.renderer.render("".join(self._reasoning))) + body
+
+    def _reasoning_details(self, inner: str) -> str:
+        """The whole reasoning, collapsed under its word count."""
+        words = len("".join(self._reasoning).split())
+        return f"<details>\n<summary>Reasoning ({words:,} words)</summary>\n{inner}</details>\n"
 
     def _render(self, text: str, env: dict[str, Any] | None = None, *, live: bool = False) -> str:
         if self.html_only:

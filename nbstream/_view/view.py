@@ -57,7 +57,8 @@ class StreamView:
         allow_remote_images: Show remote images instead of links to them.
         fps: Highest frame rate while text arrives: every word is on screen within about
             ``1/fps`` seconds of its arrival.
-        controls: Show the Cancel button and live status line (widgets).
+        controls: Show the Cancel button and live status line (widgets), and an Insert
+            button under each code block that settles while the answer streams in a cell.
     """
 
     def __init__(
