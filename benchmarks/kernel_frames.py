@@ -16,8 +16,8 @@ Run: ``python benchmarks/kernel_frames.py`` (about two minutes).
 
 from __future__ import annotations
 
-import itertools
 import argparse
+import itertools
 import json
 import re
 import time
