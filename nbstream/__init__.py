@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     )
     from ._core.errors import (
         AuthenticationError,
+        CassetteError,
         ConfigError,
         EventTooLargeError,
         FormatError,
@@ -66,6 +67,7 @@ __version__ = "0.1.0"
 # every name resolves and that __all__ matches this table.
 _EXPORTS: dict[str, str] = {
     "AuthenticationError": "._core.errors",
+    "CassetteError": "._core.errors",
     "ConfigError": "._core.errors",
     "Delta": "._core.deltas",
     "DeltaStream": "._core.stream",

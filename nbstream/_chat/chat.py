@@ -22,7 +22,9 @@ from collections.abc import Callable, Coroutine, Generator, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
+from .._core.cassette import CassetteSettings
 from .._core.conversation import Message
+from .._core.errors import ConfigError
 from .._core.reply import Reply
 from .._core.secrets import register_secret
 from .._engine.settings import OPENAI_BASE_URL, Layer, env_layer, resolve
@@ -124,6 +126,9 @@ async def chat(
     stream: bool = True,
     timeouts: Timeouts | None = None,
     client: httpx.AsyncClient | None = None,
+    record: bool | str | None = None,
+    replay: bool | str | None = None,
+    speed: float | str | None = None,
     **params: Any,
 ) -> Reply:
     """Ask a model and return its reply, showing the answer as it streams.
@@ -146,16 +151,29 @@ async def chat(
         stream: ``False`` asks for the whole answer at once.
         timeouts: Engine timeouts.
         client: An ``httpx.AsyncClient`` to reuse.
+        record: Save the exchange as a cassette: ``True`` (in ``cassettes/``, or the folder
+            ``NBSTREAM_RECORD`` names) or a folder.
+        replay: Answer from a cassette instead of the server: ``True``, a folder, or ``"auto"``
+            (replay when there is one, else ask and record); ``NBSTREAM_REPLAY=DIR`` in the
+            environment does the same for every chat.
+        speed: Replay pace: ``1`` as recorded (default), ``2`` twice as fast, ``"instant"``.
         **params: Extra request body fields.
 
     Returns:
         The reply; check ``reply.status`` or call ``reply.raise_for_status()``.
 
     Raises:
-        ConfigError: A setting is wrong (e.g. a bad ``NBSTREAM_`` variable).
+        ConfigError: A setting is wrong (e.g. a bad ``NBSTREAM_`` variable), or ``record`` /
+            ``replay`` with ``client``.
         asyncio.CancelledError: Interrupted.
     """
-    from .run import Job, run_job, shell_kind
+    from .run import Job, cassettes_for, run_job, shell_kind
+
+    cassettes = cassettes_for(
+        CassetteSettings.from_environ(), record=record, replay=replay, speed=speed
+    )
+    if client is not None and cassettes.mode != "off":
+        raise ConfigError("record / replay need nbstream's own client: leave client= out")
 
     call = Layer(
         source="call",
@@ -180,6 +198,7 @@ async def chat(
         params=params,
         timeouts=timeouts,
         client=client,
+        cassettes=cassettes,
     )
     show = shell_kind() != "none" if display is None else display
     return await run_job(job, show=show)

@@ -7,13 +7,16 @@ the view:
 - the ticker that lets an Interrupt (■) cancel within ~100 ms (:mod:`nbstream._engine.ticker`);
 - the cancel reason (``"interrupted"``) recorded on the stream before the CancelledError
   propagates;
-- the raw frames for ``--wire``.
+- the raw frames for ``--wire``;
+- cassettes (record / replay): the engine's transport wrapped in a
+  :class:`~nbstream._http.cassette.CassetteTransport`, and a notice saying so.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import sys
 import time
 from dataclasses import dataclass, field
@@ -21,6 +24,7 @@ from typing import Any, Literal
 
 import httpx
 
+from .._core.cassette import CassetteSettings
 from .._core.conversation import Message
 from .._core.errors import ConfigError
 from .._core.reply import Reply
@@ -28,6 +32,7 @@ from .._core.secrets import redact
 from .._core.stream import DeltaStream
 from .._engine.settings import Settings, host_of
 from .._engine.ticker import ticker
+from .._http.cassette import CassetteTransport
 from .._http.transport import Timeouts, describe_http_error
 from .wire import WirePanel
 
@@ -36,6 +41,7 @@ __all__ = [
     "OLD_KERNEL_NOTICE",
     "Job",
     "cancel_reaches_awaiting_cell",
+    "cassettes_for",
     "list_models",
     "open_stream",
     "run_job",
@@ -106,6 +112,9 @@ class Job:
         timeouts: Engine timeouts, if not the defaults.
         client: An ``httpx.AsyncClient`` to reuse.
         frames: Filled with ``(arrival_s, bytes)`` when ``wire`` is on.
+        cassettes: Record or replay (see :func:`cassettes_for`); ``None`` or mode ``off``: live.
+        recorder: The transport that recorded or replayed, once the request was sent (its
+            ``events`` say which cassette).
     """
 
     messages: list[Message]
@@ -118,11 +127,15 @@ class Job:
     frames: list[tuple[float, bytes]] = field(default_factory=list)
     base_url: str = ""
     notices: tuple[str, ...] = ()
+    cassettes: CassetteSettings | None = None
+    recorder: CassetteTransport | None = None
 
     def __post_init__(self) -> None:
         self.base_url, self.notices = endpoint_of(self.settings)
         if shell_kind() == "kernel" and not cancel_reaches_awaiting_cell():
             self.notices = (*self.notices, OLD_KERNEL_NOTICE)
+        if self.cassettes is not None and self.cassettes.mode != "off":
+            self.notices = (*self.notices, self.cassettes.describe())
 
     @property
     def provenance(self) -> str:
@@ -163,7 +176,69 @@ def open_stream(job: Job) -> DeltaStream:
             job.frames.append((time.monotonic() - started, chunk))
 
         kwargs["on_bytes"] = on_bytes
+    cassettes = job.cassettes
+    if cassettes is not None and cassettes.mode != "off":
+
+        def wrap(network: httpx.AsyncBaseTransport) -> httpx.AsyncBaseTransport:
+            job.recorder = CassetteTransport(cassettes, network, secrets=[job.settings.api_key])
+            return job.recorder
+
+        kwargs["wrap_transport"] = wrap
     return astream(job.messages, **kwargs)
+
+
+def cassettes_for(
+    base: CassetteSettings,
+    *,
+    record: bool | str | None = None,
+    replay: bool | str | None = None,
+    speed: float | str | None = None,
+) -> CassetteSettings:
+    """Apply one call's ``record=`` / ``replay=`` / ``speed=`` to the settings below it.
+
+    Args:
+        base: The settings in force (the environment's, the session's).
+        record: ``True`` to record into the folder in force, a folder to record into, ``False``
+            to stop recording; ``None`` leaves it.
+        replay: ``True`` to replay from the folder in force, ``"auto"`` to replay what has a
+            cassette and record the rest, a folder to replay from, ``False`` for live answers;
+            ``None`` leaves it.
+        speed: Replay pace (a number, or ``"instant"``).
+
+    Returns:
+        The settings for this call, the notebook's name as the prefix of new files.
+
+    Raises:
+        ConfigError: Both ``record`` and ``replay`` asked for, or a bad speed.
+    """
+    if record and replay:
+        raise ConfigError(
+            "record= and replay= together: choose one (replay='auto' records what is missing)"
+        )
+    settings = base.override(speed=speed, prefix=notebook_name())
+    for value, mode in ((record, "record"), (replay, "replay")):
+        if value is None:
+            continue
+        if value is False:
+            if settings.mode in (mode, "auto"):
+                settings = settings.override(mode="off")
+        elif value is True:
+            settings = settings.override(mode=mode)
+        elif value == "auto" and mode == "replay":
+            settings = settings.override(mode="auto")
+        else:
+            settings = settings.override(mode=mode, directory=str(value))
+    return settings
+
+
+def notebook_name() -> str:
+    """The running notebook's name without its suffix, when Jupyter told the kernel, else ``""``.
+
+    jupyter_server starts each kernel with ``JPY_SESSION_NAME`` set to the notebook's path.
+    """
+    path = os.environ.get("JPY_SESSION_NAME", "")
+    name = path.replace("\\", "/").rsplit("/", 1)[-1]
+    return name.rsplit(".", 1)[0] if name.endswith(".ipynb") else ""
 
 
 async def _drain(stream: DeltaStream) -> Reply:

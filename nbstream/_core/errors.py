@@ -12,6 +12,7 @@ NbstreamError                     anything nbstream itself raises
 ├── ServerReportedError           the server sent an error inside an HTTP 200 stream
 ├── FormatError                   a wire format could not be chosen or a body could not be built
 ├── ConfigError                   a setting is wrong or missing (also raised for a key in plain text)
+├── CassetteError                 a recorded exchange is missing, too large or damaged
 └── InterpolationError            a prompt's ``{{name}}`` names nothing defined (not exported)
 ```
 
@@ -30,6 +31,7 @@ from typing import Literal
 
 __all__ = [
     "AuthenticationError",
+    "CassetteError",
     "ConfigError",
     "EventTooLargeError",
     "FormatError",
@@ -162,6 +164,10 @@ class FormatError(NbstreamError):
 
 class ConfigError(NbstreamError):
     """A setting is wrong or missing; the message says which and how to fix it."""
+
+
+class CassetteError(NbstreamError):
+    """A cassette is missing (replay), too large, unreadable or damaged, or cannot be written."""
 
 
 class InterpolationError(NbstreamError):

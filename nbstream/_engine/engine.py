@@ -29,7 +29,7 @@ import time
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable, Mapping, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeAlias
 
 # httpx imports httpcore when the first client is built, and httpcore imports trio when it is
 # installed: 0.6 s measured, which landed in the first answer's time to first token. Paying it
@@ -57,7 +57,10 @@ from .._sse.decoder import ServerSentEvent
 from .._sse.ndjson import NDJSONDecoder
 from .endpoint import Endpoint
 
-__all__ = ["Endpoint", "Plan", "astream", "exchange", "prepare_request"]
+__all__ = ["Endpoint", "Plan", "WrapTransport", "astream", "exchange", "prepare_request"]
+
+#: Given the network transport, the transport to send with (record / replay wrap it).
+WrapTransport: TypeAlias = Callable[[httpx.AsyncBaseTransport], httpx.AsyncBaseTransport]
 
 # URLs whose server rejected stream_options (HTTP 400/422): asked without it from then on.
 _NO_STREAM_OPTIONS: set[str] = set()
@@ -189,6 +192,7 @@ def astream(
     client: httpx.AsyncClient | None = None,
     timeouts: Timeouts | None = None,
     on_bytes: Callable[..., Any] | None = None,
+    wrap_transport: WrapTransport | None = None,
     **params: Any,
 ) -> DeltaStream:
     """Ask a chat server and stream its answer as deltas.
@@ -214,6 +218,9 @@ def astream(
             closed with the stream.
         timeouts: Connect / first-byte / idle limits.
         on_bytes: Called with every raw chunk as it arrives (for wire inspection).
+        wrap_transport: Given the network transport, returns the transport to send with (a
+            :class:`~nbstream._http.cassette.CassetteTransport` records or replays there).
+            Only for the engine's own client: not with ``client``.
         **params: Extra body fields, passed through (``top_p=0.9``, ``seed=1`` …).
 
     Returns:
@@ -221,8 +228,10 @@ def astream(
 
     Raises:
         ConfigError: No server, an unknown API or format, or a key bound to another host
-            (raised at once, before anything is sent).
+            (raised at once, before anything is sent); ``wrap_transport`` with ``client``.
     """
+    if client is not None and wrap_transport is not None:
+        raise ConfigError("wrap_transport (record / replay) needs the engine's own client")
     plan = _plan(
         prompt_or_messages, model=model, base_url=base_url, api=api, format=format,
         api_key=api_key, system=system, temperature=temperature, max_tokens=max_tokens,
@@ -231,7 +240,7 @@ def astream(
     ep = plan.endpoint
     if client is None:
         _ssl_context()  # built now, before the stream's clock starts: see _ssl_context
-    source = _run(plan, client, on_bytes)
+    source = _run(plan, client, on_bytes, wrap_transport)
     fmt = "" if ep.format == "auto" else ep.format
     return DeltaStream(
         source,
@@ -243,15 +252,24 @@ def astream(
 
 
 async def _run(
-    plan: Plan, client: httpx.AsyncClient | None, on_bytes: Callable[..., Any] | None
+    plan: Plan,
+    client: httpx.AsyncClient | None,
+    on_bytes: Callable[..., Any] | None,
+    wrap_transport: WrapTransport | None = None,
 ) -> AsyncIterator[Delta]:
     own = client is None
     # follow_redirects=False (httpx's default, said out loud): a key never follows a redirect.
-    http = (
-        client
-        if client is not None
-        else httpx.AsyncClient(follow_redirects=False, verify=_ssl_context())
-    )
+    if client is not None:
+        http = client
+    elif wrap_transport is None:
+        http = httpx.AsyncClient(follow_redirects=False, verify=_ssl_context())
+    else:
+        # trust_env=False: proxy mounts from the environment would route requests around the
+        # wrapper, and a replay must never reach the network.
+        network = httpx.AsyncHTTPTransport(verify=_ssl_context())
+        http = httpx.AsyncClient(
+            follow_redirects=False, transport=wrap_transport(network), trust_env=False
+        )
     try:
         try:
             # aclosing: when the consumer stops early, the exchange (and its response) is

@@ -12,6 +12,9 @@ from typing import Any, TypeVar, cast
 
 from IPython.core import magic_arguments as _ipython_args
 
+from .._core.cassette import parse_speed
+from .._core.errors import ConfigError
+
 __all__ = ["CellOptions", "cell_arguments", "line_arguments", "parse_cell_line", "parse_line"]
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -21,7 +24,7 @@ argument: Callable[..., Callable[[Any], Any]] = _ipython_args.argument
 magic_arguments: Callable[[], Callable[[Any], Any]] = _ipython_args.magic_arguments
 parse_argstring: Callable[[Any, str], Any] = _ipython_args.parse_argstring
 
-SUBCOMMANDS = ("config", "show", "history", "reset", "models", "profile")
+SUBCOMMANDS = ("config", "show", "history", "reset", "models", "profile", "record", "replay")
 
 _CELL = [
     argument(
@@ -67,6 +70,23 @@ _CELL = [
         action="store_true",
         help="Stream in the background; `await nbstream.wait()` collects it.",
     ),
+    argument(
+        "--record",
+        action="store_true",
+        help="Save this exchange as a cassette (in cassettes/ beside the notebook), replacing "
+        "any earlier recording of the same request.",
+    ),
+    argument(
+        "--replay",
+        action="store_true",
+        help="Answer from this request's cassette, with its recorded rhythm, instead of the "
+        "server.",
+    ),
+    argument(
+        "--speed",
+        metavar="X",
+        help="Replay pace: 1 as recorded (default), 2 twice as fast, instant.",
+    ),
 ]
 
 _LINE = [
@@ -79,7 +99,9 @@ _LINE = [
         "temperature, max_tokens, api_key_env); show: the settings in force; history [NAME]: "
         "the conversation; reset [NAME]: forget it (every chat without NAME); models: the "
         "endpoint's models; profile NAME [key=value …]: use a named endpoint, or define it with "
-        "base_url, api, model, key_env (the NAME of the variable holding the key).",
+        "base_url, api, model, key_env (the NAME of the variable holding the key); "
+        "record on|off [DIR]: save every exchange as a cassette; replay on|auto|off [DIR] "
+        "[speed=X|instant]: answer from cassettes (auto: record what has none).",
     ),
     argument("items", nargs="*", help="Arguments of the command."),
 ]
@@ -119,6 +141,9 @@ class CellOptions:
     no_stream: bool = False
     dry_run: bool = False
     bg: bool = False
+    record: bool = False
+    replay: bool = False
+    speed: str | None = None
 
 
 def _unquote(value: Any) -> Any:
@@ -169,4 +194,11 @@ def parse_cell_line(line: str) -> CellOptions:
         raise UsageError(f"-o takes a variable name, not {options.out!r}")
     if options.timeout is not None and not options.timeout > 0:
         raise UsageError(f"--timeout takes a number of seconds above 0, not {options.timeout:g}")
+    if options.record and options.replay:
+        raise UsageError("--record and --replay together: choose one")
+    if options.speed is not None:
+        try:
+            parse_speed(options.speed)
+        except ConfigError as exc:
+            raise UsageError(f"--{exc}") from None
     return options

@@ -19,7 +19,7 @@ from IPython.core.error import UsageError
 
 from .._chat.chat import ChatHandle
 from .._chat.ipython import Markdown, display
-from .._chat.run import Job, open_stream, run_job, shell_kind
+from .._chat.run import Job, cassettes_for, open_stream, run_job, shell_kind
 from .._core.conversation import Conversation, Turn
 from .._core.errors import NbstreamError
 from .._core.interpolate import interpolate
@@ -112,8 +112,22 @@ def plan(magics: ChatMagics, line: str, body: str) -> Plan:
         t = options.timeout
         connect = Timeouts().connect
         timeouts = Timeouts(connect=min(t, connect or t), first_byte=t, idle=t)
+    try:
+        cassettes = cassettes_for(
+            magics.cassettes(),
+            record=options.record or None,
+            replay=options.replay or None,
+            speed=options.speed,
+        )
+    except NbstreamError as exc:
+        raise UsageError(str(exc)) from None
     job = Job(
-        messages, settings, stream=not options.no_stream, wire=options.wire, timeouts=timeouts
+        messages,
+        settings,
+        stream=not options.no_stream,
+        wire=options.wire,
+        timeouts=timeouts,
+        cassettes=cassettes,
     )
     return Plan(options, settings, prompt, job, conversation, key)
 

@@ -1,4 +1,5 @@
-"""The ``%chat`` subcommands: ``config``, ``show``, ``history``, ``reset``, ``models``, ``profile``.
+"""The ``%chat`` subcommands: ``config``, ``show``, ``history``, ``reset``, ``models``, ``profile``,
+``record`` and ``replay``.
 
 Each returns something IPython displays (a :class:`~IPython.display.Markdown`) or ``None``;
 mistakes raise :class:`~IPython.core.error.UsageError` with one line.
@@ -105,6 +106,7 @@ def _show(magics: ChatMagics) -> Any:
         ("temperature", "" if s.temperature is None else str(s.temperature)),
         ("max_tokens", "" if s.max_tokens is None else str(s.max_tokens)),
         ("key", f"from ${s.key_env}" if s.api_key else "none"),
+        ("cassettes", magics.cassettes().describe()),
     ]
     lines = ["| setting | value |", "|---|---|"]
     lines += [f"| {k} | {_cell(v)} |" for k, v in rows]
@@ -177,6 +179,33 @@ def _profile(magics: ChatMagics, items: list[str]) -> Any:
     return _show(magics)
 
 
+def _cassettes(magics: ChatMagics, command: str, items: list[str]) -> Any:
+    """``%chat record on|off [DIR]`` and ``%chat replay on|auto|off [DIR] [speed=X]``."""
+    if not items:
+        return Markdown(f"**cassettes:** {magics.cassettes().describe()}")
+    switch, rest = items[0], items[1:]
+    allowed = ("on", "off") if command == "record" else ("on", "auto", "off")
+    if switch not in allowed:
+        raise UsageError(f"%chat {command} takes {' | '.join(allowed)}, not {switch!r}")
+    folders = [item for item in rest if "=" not in item]
+    pairs = _pairs([item for item in rest if "=" in item])
+    if len(folders) > 1 or set(pairs) - {"speed"}:
+        raise UsageError(f"%chat {command} {switch} takes a folder and speed=X, not {rest}")
+    mode = {"on": command, "auto": "auto", "off": "off"}[switch]
+    if mode == "off" and magics.cassettes().mode not in (command, "auto"):
+        mode = magics.cassettes().mode  # "record off" leaves a replay alone, and the reverse
+    try:
+        magics.cassettes().override(mode=mode, speed=pairs.get("speed"))
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from None
+    magics.cassette_mode = mode
+    if folders:
+        magics.cassette_dir = folders[0]
+    if "speed" in pairs:
+        magics.replay_speed = pairs["speed"]
+    return Markdown(f"**cassettes:** {magics.cassettes().describe()}")
+
+
 def run(magics: ChatMagics, line: str) -> Any:
     """Run one ``%chat`` line.
 
@@ -210,4 +239,6 @@ def run(magics: ChatMagics, line: str) -> Any:
         return _reset(magics, items)
     if command == "models":
         return _models(magics)
+    if command in ("record", "replay"):
+        return _cassettes(magics, command, items)
     return _profile(magics, items)

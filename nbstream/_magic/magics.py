@@ -25,6 +25,7 @@ from IPython.core.interactiveshell import ExecutionInfo, InteractiveShell
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from traitlets import Float, Int, Unicode
 
+from .._core.cassette import CassetteSettings
 from .._core.conversation import Conversations
 from .._core.errors import ConfigError
 from .._engine.settings import Layer, check_env_name
@@ -57,6 +58,15 @@ class ChatMagics(Magics):
     api_key_env = Unicode(
         "", help="NAME of the environment variable holding the key for base_url."
     ).tag(config=True)
+    cassette_mode = Unicode(
+        "", help="Cassettes: off, record, replay or auto ('' : $NBSTREAM_REPLAY / _RECORD)."
+    ).tag(config=True)
+    cassette_dir = Unicode("", help="Folder of the cassettes (default: cassettes).").tag(
+        config=True
+    )
+    replay_speed = Unicode("", help="Replay pace: a number (1: as recorded) or instant.").tag(
+        config=True
+    )
 
     def __init__(self, shell: InteractiveShell, **kwargs: Any) -> None:
         super().__init__(shell, **kwargs)
@@ -81,6 +91,15 @@ class ChatMagics(Magics):
             temperature=self.temperature,
             max_tokens=self.max_tokens,
         )
+
+    def cassettes(self) -> CassetteSettings:
+        """The environment's cassette settings with the session's on top."""
+        try:
+            return CassetteSettings.from_environ().override(
+                mode=self.cassette_mode, directory=self.cassette_dir, speed=self.replay_speed
+            )
+        except ConfigError as exc:
+            raise UsageError(str(exc)) from None
 
     def note_cell(self, info: ExecutionInfo) -> None:
         """``pre_run_cell`` hook: remember the id of the cell about to run (``None`` if unsent)."""

@@ -11,7 +11,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
+from pathlib import Path
 from typing import Any
 
 from sse_starlette import EventSourceResponse, ServerSentEvent
@@ -27,6 +28,7 @@ from ._generate import HangUp, gzipped, paced_bytes, paced_frames
 from ._log import RequestLog, RequestRecord
 from ._options import MODELS, OptionError, Options, parse_options, split_model
 from ._prompt import prompt_of
+from ._replay import Replayer
 
 __all__ = ["create_app"]
 
@@ -52,12 +54,17 @@ class _DropHangUps(logging.Filter):
         return not (record.exc_info and isinstance(record.exc_info[1], HangUp))
 
 
-def create_app(log: RequestLog | None = None) -> Starlette:
+def create_app(
+    log: RequestLog | None = None, *, replay: str | Path | None = None, speed: float = 1.0
+) -> Starlette:
     """The backend as an ASGI application (serve it with uvicorn, or :func:`start` it).
 
     Args:
         log: Where to record requests; a new :class:`RequestLog` if not given. The application
             keeps it as ``app.state.log``.
+        replay: A folder of cassettes: every POST, to any path, is answered from the cassette
+            recorded for it (see :mod:`._replay`) instead of the demo models.
+        speed: The replay pace (``1.0`` as recorded, ``math.inf`` at once).
 
     Returns:
         The Starlette application.
@@ -66,13 +73,30 @@ def create_app(log: RequestLog | None = None) -> Starlette:
     if not any(isinstance(f, _DropHangUps) for f in logger.filters):
         logger.addFilter(_DropHangUps())
     request_log = log if log is not None else RequestLog()
-    routes = [
-        Route("/", _index, methods=["GET"]),
-        Route("/health", _health, methods=["GET"]),
-        Route("/v1/models", _models, methods=["GET"]),
-    ]
-    for path, fmt in FORMATS.items():
-        routes.append(Route(path, _endpoint(fmt, request_log), methods=["POST"]))
+    if replay is not None:
+        replayer = Replayer(replay, speed, request_log)
+
+        async def index(request: Request) -> Response:
+            text = f"nbstream replay server: answers from the cassettes in {replayer.directory}\n"
+            return PlainTextResponse(text)
+
+        async def models(request: Request) -> Response:
+            return _model_list(replayer.models())
+
+        routes = [
+            Route("/", index, methods=["GET"]),
+            Route("/health", _health, methods=["GET"]),
+            Route("/v1/models", models, methods=["GET"]),
+            Route("/{path:path}", replayer.answer, methods=["POST"]),
+        ]
+    else:
+        routes = [
+            Route("/", _index, methods=["GET"]),
+            Route("/health", _health, methods=["GET"]),
+            Route("/v1/models", _models, methods=["GET"]),
+        ]
+        for path, fmt in FORMATS.items():
+            routes.append(Route(path, _endpoint(fmt, request_log), methods=["POST"]))
     app = Starlette(routes=routes)
     app.state.log = request_log
     return app
@@ -101,7 +125,11 @@ async def _health(request: Request) -> Response:
 
 
 async def _models(request: Request) -> Response:
-    data = [{"id": m, "object": "model", "created": 0, "owned_by": "nbstream"} for m in MODELS]
+    return _model_list(MODELS)
+
+
+def _model_list(names: Iterable[str]) -> Response:
+    data = [{"id": m, "object": "model", "created": 0, "owned_by": "nbstream"} for m in names]
     return JSONResponse({"object": "list", "data": data})
 
 
