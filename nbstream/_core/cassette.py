@@ -91,6 +91,7 @@ __all__ = [
     "read",
     "record",
     "recorded_request",
+    "request_key",
     "write",
 ]
 
@@ -124,7 +125,10 @@ _CREDENTIAL_FIELD = re.compile(
 _FRAMING = frozenset(
     {"content-length", "transfer-encoding", "connection", "keep-alive", "host", "te", "upgrade"}
 )
-_MIN_SECRET = 6  # as secrets.register_secret: shorter strings would cut ordinary words
+# Searched for in bodies only from this length: API keys are 20 to 100+ characters, while the
+# dummy keys of local servers ("anything", "ollama", "EMPTY") are ordinary words that answers
+# contain. Credential headers, query parameters and fields are removed whatever their length.
+_MIN_SECRET = 16
 _STEM_WORDS = 6
 
 
@@ -187,6 +191,8 @@ class Cassette(ValueRepr):
         head_at: When the headers arrived, in seconds since the request was sent.
         chunks: The body as ``(seconds since the request was sent, bytes)``, in order.
         end: How the body ended.
+        key: The request's match key (:func:`request_key` of the request as sent; by default
+            :func:`match_key` of ``request``).
     """
 
     request: RecordedRequest
@@ -196,11 +202,11 @@ class Cassette(ValueRepr):
     head_at: float = 0.0
     chunks: tuple[Chunk, ...] = ()
     end: Ending = Ending("eof", 0.0)
+    key: str = ""
 
-    @property
-    def key(self) -> str:
-        """The request's match key (see :func:`match_key`)."""
-        return match_key(self.request)
+    def __post_init__(self) -> None:
+        if not self.key:
+            object.__setattr__(self, "key", match_key(self.request))
 
     @property
     def body(self) -> bytes:
@@ -209,7 +215,7 @@ class Cassette(ValueRepr):
 
     def filename(self, prefix: str = "") -> str:
         """The file name this cassette is saved under (see :func:`name_for`)."""
-        return name_for(self.request, prefix)
+        return name_for(self.request, self.key, prefix)
 
 
 @dataclass(frozen=True, slots=True, repr=False)
@@ -365,7 +371,7 @@ def recorded_request(
     content: bytes,
     secrets: Iterable[str | None] = (),
 ) -> RecordedRequest:
-    """A request as a cassette keeps it, and as it is matched: credentials removed.
+    """A request as a cassette keeps it: credentials removed.
 
     Args:
         method: The HTTP method.
@@ -378,19 +384,48 @@ def recorded_request(
         The request without credentials.
     """
     pairs = list(headers)
-    known = _secrets([*secrets, *credentials_in(pairs, url)])
+    return _without_credentials(
+        method, url, pairs, content, _secrets([*secrets, *credentials_in(pairs, url)])
+    )
+
+
+def request_key(method: str, url: str, headers: Iterable[tuple[str, str]], content: bytes) -> str:
+    """The match key of a request as sent (see :func:`match_key`).
+
+    It depends on no key: credential headers, query parameters and body fields are removed,
+    and nothing is searched for in the text, so the same question matches whoever asks it,
+    with whatever key (a classroom's ``api_key="anything"`` included).
+
+    Returns:
+        12 hex digits.
+    """
+    return match_key(_without_credentials(method, url, list(headers), content, None))
+
+
+def _without_credentials(
+    method: str,
+    url: str,
+    pairs: list[tuple[str, str]],
+    content: bytes,
+    known: list[str] | None,
+) -> RecordedRequest:
+    """The request minus credentials; ``known`` secrets (if given) are also cut from the text."""
     kept: dict[str, str] = {}
     for name, value in pairs:
         lower = name.lower()
-        if _CREDENTIAL_NAME.search(lower) or lower in _FRAMING or _holds(value, known):
+        if _CREDENTIAL_NAME.search(lower) or lower in _FRAMING or _holds(value, known or []):
             continue
         kept[lower] = f"{kept[lower]}, {value}" if lower in kept else value
-    clean = _clean_url(url, known)
+    clean = _clean_url(url, known or [])
     try:
         body = json.loads(content) if content else None
     except ValueError:
-        text = _scrub_text(content.decode("utf-8", "replace"), known)
-        return RecordedRequest(method.upper(), clean, kept, content=text.encode())
+        text = (
+            content
+            if known is None
+            else _scrub_text(content.decode("utf-8", "replace"), known).encode()
+        )
+        return RecordedRequest(method.upper(), clean, kept, content=text)
     return RecordedRequest(method.upper(), clean, kept, json=_scrub_json(body, known))
 
 
@@ -404,6 +439,7 @@ def record(
     chunks: Sequence[Chunk],
     end: Ending,
     secrets: Iterable[str | None] = (),
+    key: str = "",
 ) -> Cassette:
     """Make a cassette of an exchange, removing every credential from the response too.
 
@@ -419,6 +455,7 @@ def record(
         chunks: The raw body as ``(seconds since sending, bytes)``.
         end: How the body ended.
         secrets: The keys in play (those of the original request included).
+        key: The request's match key (:func:`request_key` of the request as sent).
 
     Returns:
         The cassette.
@@ -453,6 +490,7 @@ def record(
         head_at=head_at,
         chunks=tuple(_scrub_chunks(body if body is not None else list(chunks), patterns)),
         end=replace(end, message=_scrub_text(end.message, known)),
+        key=key,
     )
 
 
@@ -472,7 +510,7 @@ def _scrub_text(text: str, secrets: Sequence[str]) -> str:
     return KEY_SHAPES.sub(lambda m: MASK if m.group("key") else m.group(0), text)
 
 
-def _scrub_json(value: Any, secrets: Sequence[str]) -> Any:
+def _scrub_json(value: Any, secrets: Sequence[str] | None) -> Any:
     if isinstance(value, dict):
         return {
             k: _scrub_json(v, secrets)
@@ -481,7 +519,7 @@ def _scrub_json(value: Any, secrets: Sequence[str]) -> Any:
         }
     if isinstance(value, list):
         return [_scrub_json(v, secrets) for v in value]
-    if isinstance(value, str):
+    if isinstance(value, str) and secrets is not None:
         return _scrub_text(value, secrets)
     return value
 
@@ -565,7 +603,7 @@ def match_key(request: RecordedRequest) -> str:
     not the host, the headers or any credential.
 
     Args:
-        request: The request (from :func:`recorded_request`: credentials already removed).
+        request: The request, credentials removed (use :func:`request_key` for one as sent).
 
     Returns:
         The key.
@@ -587,18 +625,19 @@ def match_key(request: RecordedRequest) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()[:12]
 
 
-def name_for(request: RecordedRequest, prefix: str = "") -> str:
+def name_for(request: RecordedRequest, key: str, prefix: str = "") -> str:
     """The file name of a request's cassette: ``[prefix-]<prompt words>-<model>-<key>.json``.
 
     Args:
         request: The request.
+        key: Its match key.
         prefix: Put first (the notebook's name), if given.
 
     Returns:
         A file name (no directory).
     """
     words = " ".join(request.prompt.split()[:_STEM_WORDS])
-    parts = [_slug(prefix, 40), _slug(words, 40), _slug(request.model, 32), match_key(request)]
+    parts = [_slug(prefix, 40), _slug(words, 40), _slug(request.model, 32), key]
     return "-".join(p for p in parts if p) + ".json"
 
 
@@ -676,6 +715,7 @@ def dumps(cassette: Cassette) -> str:
     return (
         "{\n"
         f'  "nbstream_cassette": {FORMAT_VERSION},\n'
+        f'  "key": "{cassette.key}",\n'
         f'  "request": {block(request)},\n'
         f'  "response": {block(response)},\n'
         f'  "chunks": [{chr(10) + chunks + chr(10) + "  " if chunks else ""}],\n'
@@ -746,7 +786,11 @@ def _parse(raw: Any, where: str) -> Cassette:
             f"{where}: its chunks hold {size:,} bytes but it recorded {raw['bytes']:,}: "
             'cut short or edited; re-record it (or correct "bytes")'
         )
+    key = raw.get("key", "")
+    if not isinstance(key, str) or not re.fullmatch(r"[0-9a-f]{12}|", key):
+        raise ValueError(f"key {key!r:.40}")
     return Cassette(
+        key=key,
         request=request,
         status=status,
         reason=_str(resp.get("reason", "")),

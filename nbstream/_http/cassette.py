@@ -31,12 +31,12 @@ from .._core.cassette import (
     RecordedRequest,
     credentials_in,
     find,
-    match_key,
     name_for,
     paced,
     read,
     record,
     recorded_request,
+    request_key,
     write,
 )
 from .._core.errors import CassetteError
@@ -102,16 +102,18 @@ class CassetteTransport(httpx.AsyncBaseTransport):
         recorded = recorded_request(
             request.method, str(request.url), headers, content, self._secrets
         )
+        key = request_key(request.method, str(request.url), headers, content)
         mode = self.settings.mode
         if mode in ("replay", "auto"):
-            key = match_key(recorded)
             path = find(self.settings.directory, key)
             if path is not None:
                 cassette = read(path)
                 self.events.append(f"replayed {path}")
                 return await self._replay(cassette, request)
             if mode == "replay":
-                wanted = Path(self.settings.directory) / name_for(recorded, self.settings.prefix)
+                wanted = Path(self.settings.directory) / name_for(
+                    recorded, key, self.settings.prefix
+                )
                 raise CassetteError(
                     f"no cassette for this request: looked for {wanted} (any *-{key}.json); "
                     "record it with %chat replay auto, --record or NBSTREAM_RECORD"
@@ -119,7 +121,7 @@ class CassetteTransport(httpx.AsyncBaseTransport):
         if self._network is None:
             raise CassetteError("cannot record: no network transport was given")
         secrets = [*self._secrets, *credentials_in(headers, str(request.url))]
-        return await self._record(request, recorded, secrets)
+        return await self._record(request, recorded, key, secrets)
 
     async def _replay(self, cassette: Cassette, request: httpx.Request) -> httpx.Response:
         loop = asyncio.get_running_loop()
@@ -139,7 +141,7 @@ class CassetteTransport(httpx.AsyncBaseTransport):
         )
 
     async def _record(
-        self, request: httpx.Request, recorded: RecordedRequest, secrets: list[str]
+        self, request: httpx.Request, recorded: RecordedRequest, key: str, secrets: list[str]
     ) -> httpx.Response:
         assert self._network is not None
         started = time.monotonic()
@@ -163,6 +165,7 @@ class CassetteTransport(httpx.AsyncBaseTransport):
                     chunks=chunks,
                     end=end,
                     secrets=secrets,
+                    key=key,
                 )
                 path = write(self.settings.directory, cassette, self.settings.prefix)
             except CassetteError as exc:

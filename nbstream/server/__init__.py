@@ -49,6 +49,10 @@ stream was asked for), ``buffer`` (everything at the end), ``crlf`` (sse-starlet
 ``: ping`` comments), ``bad-utf8`` (bytes 0xFF 0xFE in a token), ``huge`` (one event of ``size``
 characters), ``gzip`` (``Content-Encoding: gzip``), ``empty`` (a 200 with no body, as llama.cpp
 sends when the prompt exceeds its context). ``docs/backend.md`` has the full table.
+
+Replay (``nbstream serve --replay DIR``, ``start(replay=DIR)``): instead of the demo models,
+every POST to any path is answered from the cassette recorded for it, with its rhythm (see
+:mod:`nbstream._core.cassette`); ``/v1/models`` lists the models the cassettes were made with.
 """
 
 from __future__ import annotations

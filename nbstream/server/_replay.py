@@ -7,7 +7,7 @@ the connection dropped (raised as :class:`~nbstream.server._generate.HangUp`, so
 it without the final chunk), or left open and silent until the client gives up.
 
 Requests are matched as the client-side replay matches them (:func:`nbstream._core.cassette.
-match_key`): path, query and JSON body without credentials, the host and volatile fields, so a
+request_key`): path, query and JSON body without credentials, the host and volatile fields, so a
 request of the openai SDK finds the cassette that ``%%chat --record`` made. A request without a
 cassette gets a 404 whose message names the file it looked for.
 """
@@ -25,11 +25,11 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from .._core.cassette import (
     Cassette,
     find,
-    match_key,
     name_for,
     paced,
     read,
     recorded_request,
+    request_key,
 )
 from .._core.errors import CassetteError
 from ._generate import HangUp
@@ -66,15 +66,15 @@ class Replayer:
         """Answer one request from its cassette (a Starlette endpoint)."""
         record = self.log.new(request.url.path)
         self.log.update(record, headers=dict(request.headers))
-        recorded = recorded_request(
-            request.method, str(request.url), request.headers.items(), await request.body()
-        )
+        content = await request.body()
+        headers = request.headers.items()
+        recorded = recorded_request(request.method, str(request.url), headers, content)
         stream = bool(isinstance(recorded.json, dict) and recorded.json.get("stream"))
         self.log.update(record, model=recorded.model, requested_model=recorded.model, stream=stream)
-        key = match_key(recorded)
+        key = request_key(request.method, str(request.url), headers, content)
         path = find(self.directory, key)
         if path is None:
-            wanted = self.directory / name_for(recorded)
+            wanted = self.directory / name_for(recorded, key)
             message = f"no cassette for this request: looked for {wanted} (any *-{key}.json)"
             return self._reject(record, 404, "not_found_error", message)
         try:

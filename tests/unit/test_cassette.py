@@ -28,6 +28,7 @@ from nbstream._core.cassette import (
     read,
     record,
     recorded_request,
+    request_key,
     write,
 )
 from nbstream._core.errors import CassetteError, ConfigError
@@ -206,6 +207,26 @@ def test_matching_ignores_host_credentials_and_volatile_fields() -> None:
         assert match_key(same) == base
 
 
+def test_the_key_of_a_request_depends_on_no_credential() -> None:
+    # A classroom's dummy key, sent by the SDK and quoted by the prompt: the same key as the
+    # teacher's recording made with a real one.
+    body = {**BODY, "messages": [{"role": "user", "content": "Say anything."}]}
+    content = json.dumps(body).encode()
+    teacher = request_key("POST", URL, [("authorization", f"Bearer {KEY}")], content)
+    student = request_key("POST", URL, [("authorization", "Bearer anything")], content)
+    assert teacher == student == request_key("POST", URL, [], content)
+    kept = record(
+        recorded_request("POST", URL, [("authorization", "Bearer anything")], content),
+        status=200, reason="OK", headers=[], head_at=0.0,
+        chunks=[(0.1, b"data: I can say anything\n\n")], end=Ending("eof", 0.2),
+        secrets=["anything"], key=student,
+    )  # fmt: skip
+    # Too short to be a key worth searching for: the answer keeps its words.
+    assert kept.body == b"data: I can say anything\n\n"
+    assert kept.request.json == body
+    assert kept.key == student
+
+
 def test_matching_keeps_what_decides_the_answer() -> None:
     base = match_key(request())
     for changed in (
@@ -222,13 +243,13 @@ def test_matching_keeps_what_decides_the_answer() -> None:
 def test_the_file_name_says_which_cell_made_it() -> None:
     req = request()
     key = match_key(req)
-    assert name_for(req) == f"why-is-the-sky-blue-answer-gemma3-{key}.json"
-    assert name_for(req, "02-how-streaming-works") == (
+    assert name_for(req, key) == f"why-is-the-sky-blue-answer-gemma3-{key}.json"
+    assert name_for(req, key, "02-how-streaming-works") == (
         f"02-how-streaming-works-why-is-the-sky-blue-answer-gemma3-{key}.json"
     )
     responses = request({"model": "echo:tps=5", "input": [{"role": "user", "content": [
         {"type": "input_text", "text": "Hello there"}]}]})  # fmt: skip
-    assert name_for(responses).startswith("hello-there-echo-tps-5-")
+    assert name_for(responses, "k").startswith("hello-there-echo-tps-5-k")
 
 
 def test_write_then_find_by_key_whatever_the_name(tmp_path: Path) -> None:
