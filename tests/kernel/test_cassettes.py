@@ -111,3 +111,30 @@ def test_interrupt_stops_a_replay_at_once(kernel: Kernel, backend: BackgroundSer
     assert text.startswith("Lorem ipsum")
     queued = kernel.collect(queued_id, timeout=30)
     assert queued.status == "aborted"
+
+
+def _usage_error(kernel: Kernel, code: str) -> str:
+    ex = kernel.execute(code)
+    assert ex.status == "error"
+    assert ex.stderr.startswith("UsageError: "), ex.stderr
+    assert "Traceback" not in ex.stderr
+    return ex.stderr.strip()
+
+
+def test_the_cassette_commands_say_what_is_in_force(kernel: Kernel) -> None:
+    def shown(code: str) -> str:
+        return str(kernel.ok(code).final_outputs())
+
+    assert "| cassettes | cassettes off |" in shown("%chat show")
+    assert "recording to lessons/" in shown("%chat record on lessons")
+    assert "recording to lessons/" in shown("%chat replay off")  # a replay was not on
+    assert "replaying from lessons/ (instant)" in shown("%chat replay on speed=instant")
+    assert "replaying from lessons/ (instant)" in shown("%chat record off")
+    assert "recording what is missing" in shown("%chat replay auto")
+    assert "cassettes off" in shown("%chat replay off")
+    assert "choose one" in _usage_error(kernel, "%%chat --record --replay\nx")
+    assert "--speed takes a number above 0 or 'instant'" in _usage_error(
+        kernel, "%%chat --speed fast\nx"
+    )
+    assert "takes on | auto | off, not 'maybe'" in _usage_error(kernel, "%chat replay maybe")
+    assert "speed takes a number" in _usage_error(kernel, "%chat replay on speed=0")
