@@ -7,6 +7,7 @@ are UTF-8::
 
     {
       "nbstream_cassette": 1,
+      "key": "34d8f1cc3a21",
       "request": {"method": "POST", "url": "http://127.0.0.1:8080/v1/chat/completions",
                   "headers": {...}, "json": {"model": "gemma3", "messages": [...]}},
       "response": {"status": 200, "reason": "OK", "at": 0.0712, "headers": {...}},
@@ -22,21 +23,24 @@ Times are seconds since the request was sent (``response.at``: the headers arriv
 says how the body ended: ``eof`` (the server finished it), ``error`` (the connection failed,
 ``error`` names the httpx exception) or ``open`` (the client stopped reading while the body was
 still open: a stall that timed out, a Cancel); a replay of ``open`` stays silent after its last
-chunk, as the server did. ``bytes`` is the body's length, so a cassette cut short is caught.
+chunk, as the server did. ``bytes`` is the body's length, so a cassette cut short is caught;
+``key`` is the request's match key (below), also the end of the file's name.
 
 **What is never kept.** Credentials are *removed*, not masked: credential headers
 (``Authorization``, ``x-api-key``, ``x-goog-api-key``, ``api-key``, ``Cookie``, ``Set-Cookie``,
 anything named like an auth, key, secret, session or password header, and the account headers
 ``OpenAI-Organization`` / ``OpenAI-Project``), credential query parameters (``key``,
 ``api_key``, ``token`` …), user:password in the URL, and body fields named like credentials
-(``api_key``, ``token``, ``password`` …). A known key that turns up anywhere else (a server
-echoing it in a header or the body, a prompt quoting it) is replaced by ``***`` — as nbstream
-shows it live — and a header carrying one is dropped. Framing headers (``Content-Length``,
-``Transfer-Encoding``, ``Connection``, ``Host``) are the replayer's business and not kept.
+(``api_key``, ``token``, ``password`` …). A known key of 16 characters or more that turns up
+anywhere else (a server echoing it in a header or the body, a prompt quoting it), or its
+base64, is replaced by ``***`` — as nbstream shows it live — and a header carrying one is
+dropped. Framing headers (``Content-Length``, ``Transfer-Encoding``, ``Connection``, ``Host``)
+are the replayer's business and not kept.
 
-**Matching.** A request's key (:func:`match_key`) hashes its method, URL path, non-credential
-query and JSON body, leaving out credentials, the host (a cassette answers wherever it is
-replayed: a classroom server, another port) and the volatile fields :data:`VOLATILE_FIELDS`:
+**Matching.** A request's key (:func:`request_key`) hashes its method, URL path,
+non-credential query and JSON body, leaving out credentials (whatever key the client sends),
+the host (a cassette answers wherever it is replayed: a classroom server, another port) and
+the volatile fields :data:`VOLATILE_FIELDS`:
 ``stream_options`` (nbstream asks for usage, the SDKs do not, and the engine drops it for
 servers that refuse it), ``user``, ``metadata`` and ``store`` (bookkeeping about the caller,
 not the question). ``seed``, ``temperature`` and the rest decide the answer and are kept.

@@ -17,18 +17,12 @@ import pytest
 from nbstream.server import BackgroundServer
 
 from .harness import Kernel
+from .test_magic import CLEAN_ENV as MAGIC_ENV
+from .test_magic import _usage_error
 
 pytestmark = pytest.mark.kernel
 
-CLEAN_ENV = {
-    "OPENAI_API_KEY": "",
-    "OPENAI_BASE_URL": "",
-    "NBSTREAM_BASE_URL": "",
-    "NBSTREAM_MODEL": "",
-    "NBSTREAM_API_KEY_ENV": "",
-    "NBSTREAM_REPLAY": "",
-    "NBSTREAM_RECORD": "",
-}
+CLEAN_ENV = {**MAGIC_ENV, "NBSTREAM_REPLAY": "", "NBSTREAM_RECORD": ""}
 NOWHERE = "http://127.0.0.1:9/v1"
 
 
@@ -113,14 +107,6 @@ def test_interrupt_stops_a_replay_at_once(kernel: Kernel, backend: BackgroundSer
     assert queued.status == "aborted"
 
 
-def _usage_error(kernel: Kernel, code: str) -> str:
-    ex = kernel.execute(code)
-    assert ex.status == "error"
-    assert ex.stderr.startswith("UsageError: "), ex.stderr
-    assert "Traceback" not in ex.stderr
-    return ex.stderr.strip()
-
-
 def test_the_cassette_commands_say_what_is_in_force(kernel: Kernel) -> None:
     def shown(code: str) -> str:
         return str(kernel.ok(code).final_outputs())
@@ -132,9 +118,11 @@ def test_the_cassette_commands_say_what_is_in_force(kernel: Kernel) -> None:
     assert "replaying from lessons/ (instant)" in shown("%chat record off")
     assert "recording what is missing" in shown("%chat replay auto")
     assert "cassettes off" in shown("%chat replay off")
-    assert "choose one" in _usage_error(kernel, "%%chat --record --replay\nx")
+    assert "choose one" in _usage_error(kernel.execute("%%chat --record --replay\nx"))
     assert "--speed takes a number above 0 or 'instant'" in _usage_error(
-        kernel, "%%chat --speed fast\nx"
+        kernel.execute("%%chat --speed fast\nx")
     )
-    assert "takes on | auto | off, not 'maybe'" in _usage_error(kernel, "%chat replay maybe")
-    assert "speed takes a number" in _usage_error(kernel, "%chat replay on speed=0")
+    assert "takes on | auto | off, not 'maybe'" in _usage_error(
+        kernel.execute("%chat replay maybe")
+    )
+    assert "speed takes a number" in _usage_error(kernel.execute("%chat replay on speed=0"))
