@@ -289,6 +289,11 @@ async def run_job(job: Job, *, show: bool, stream: DeltaStream | None = None) ->
         # Bounded and shielded: the view already closed it; a stuck close must not hold the cell.
         with contextlib.suppress(Exception):
             await asyncio.shield(asyncio.wait_for(stream.aclose(), _CLOSE_S))
+        # A recording is written when the response closes (above); one that could not be (too
+        # large, a folder that cannot be written) must not pass for recorded.
+        for event in job.recorder.events if job.recorder is not None else ():
+            if event.startswith("not recorded"):
+                print(f"nbstream: {event}", file=sys.stderr)
 
 
 def list_models(settings: Settings, *, timeout: float = 10.0) -> list[str]:

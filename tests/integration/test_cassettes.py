@@ -129,6 +129,17 @@ async def test_a_recorded_failure_replays_exactly(
     assert again.duration == pytest.approx(live.duration, abs=0.2)
 
 
+async def test_a_recording_that_cannot_be_written_says_so(
+    backend: BackgroundServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a folder")
+    reply = await ask("Unsaved.", backend.openai_base_url, model="echo", record=str(blocked))
+    assert reply.status == "finished"  # the answer itself is fine
+    err = capsys.readouterr().err
+    assert err.startswith(f"nbstream: not recorded: cannot write {blocked}/unsaved-echo-")
+
+
 async def test_cancel_during_a_replay_stops_at_once(
     backend: BackgroundServer, tmp_path: Path
 ) -> None:
