@@ -120,7 +120,8 @@ def record(path: Path, *, timeout: int = 120) -> int:
     for old in folder.glob(f"{path.stem}-*.json"):
         old.unlink()
     llama = None
-    if LLAMA_URL in path.read_text():
+    cells = nbformat.read(path, as_version=4).cells
+    if any(c.cell_type == "code" and LLAMA_URL in c.source for c in cells):
         # The test helper that starts a real llama.cpp server, on llama-server's default port.
         sys.path.insert(0, str(HERE.parent))
         from tests.integration.llamacpp import LlamaCppServer
