@@ -13,22 +13,19 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .._core.errors import ConfigError
-from .._core.secrets import redact, register_secret
-from .._core.values import ValueRepr
+from .._core.secrets import SENSITIVE_HEADERS, redact, register_secret
+from .._core.urls import origin
+from .._core.values import ValueRepr, public
 from .._providers.registry import FORMAT_NAMES, JsonMode
-from .._providers.request import APIS, endpoint_url, origin
+from .._providers.request import APIS, endpoint_url
 
 if TYPE_CHECKING:
     from .._http.transport import Timeouts
 
-__all__ = ["SENSITIVE_HEADERS", "Endpoint"]
-
-# Headers that carry credentials: masked in reprs, and bound to the endpoint's host like the key.
-SENSITIVE_HEADERS = frozenset(
-    {"authorization", "x-api-key", "api-key", "proxy-authorization", "cookie"}
-)
+__all__ = ["Endpoint"]
 
 
+@public
 @dataclass(frozen=True, slots=True, repr=False)
 class Endpoint(ValueRepr):
     """A chat server and how to talk to it.
@@ -75,6 +72,7 @@ class Endpoint(ValueRepr):
                 f"json_mode must be 'delta', 'cumulative' or 'auto', not {self.json_mode!r}"
             )
         endpoint_url(self.api, self.base_url)  # validates the URL now, not at the first request
+        origin(self.base_url)  # and its port
         register_secret(self.api_key)
         for value in self.credential_headers().values():
             register_secret(value)

@@ -32,7 +32,7 @@ from typing import Any, Literal, TypeAlias
 from urllib.parse import urlsplit, urlunsplit
 
 from .._core.errors import ConfigError, FormatError
-from .._core.secrets import MASK, redact
+from .._core.secrets import MASK, SENSITIVE_HEADERS, redact
 from .._core.values import ValueRepr
 from .template import DEFAULT_TEMPLATE, render_template
 
@@ -47,7 +47,6 @@ __all__ = [
     "build_headers",
     "endpoint_url",
     "mask_headers",
-    "origin",
 ]
 
 Api: TypeAlias = Literal["openai-chat", "openai-responses", "anthropic", "ollama", "custom"]
@@ -58,9 +57,6 @@ ANTHROPIC_VERSION = "2023-06-01"
 # The Messages API requires max_tokens; the Anthropic SDK makes callers choose, we pick a
 # value that lets ordinary answers finish.
 DEFAULT_ANTHROPIC_MAX_TOKENS = 4096
-
-
-_SENSITIVE_HEADERS = frozenset({"authorization", "x-api-key", "api-key", "proxy-authorization"})
 
 
 @dataclass(frozen=True, slots=True, repr=False)
@@ -162,13 +158,6 @@ def endpoint_url(api: str, base_url: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, path or "/", parts.query, ""))
 
 
-def origin(url: str) -> tuple[str, str, int | None]:
-    """Scheme, host and port of ``url`` (default ports filled in): where a key may be sent."""
-    parts = urlsplit(url)
-    default = {"http": 80, "https": 443}.get(parts.scheme)
-    return parts.scheme, (parts.hostname or "").lower(), parts.port or default
-
-
 def build_headers(
     api: str, api_key: str | None, extra: Mapping[str, str] | None = None
 ) -> dict[str, str]:
@@ -208,7 +197,7 @@ def mask_headers(headers: Mapping[str, str], secrets: Iterable[str | None] = ())
     """
     out: dict[str, str] = {}
     for name, value in headers.items():
-        if name.lower() in _SENSITIVE_HEADERS:
+        if name.lower() in SENSITIVE_HEADERS:
             scheme, _, rest = value.partition(" ")
             out[name] = f"{scheme} {MASK}" if rest and scheme.lower() == "bearer" else MASK
         else:

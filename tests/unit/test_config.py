@@ -11,14 +11,20 @@ from nbstream._core.secrets import redact
 from nbstream._engine.settings import (
     EMBEDDED_MODEL,
     OPENAI_BASE_URL,
-    Layer,
-    Profile,
     ProfileStore,
+    Settings,
     check_no_key,
     env_layer,
-    resolve,
-    same_origin,
+    merge,
+    profile,
 )
+
+Layer = Settings.layer
+
+
+def resolve(*layers: Settings, environ: dict[str, str]) -> Settings:
+    return merge(*layers).resolve(environ)
+
 
 # Shaped like a provider key, built at run time so that secret scanners see no key here.
 FAKE_KEY = "sk-" + "abcdefghijklmnopqrstu"
@@ -39,7 +45,7 @@ def test_openai_key_alone_implies_openai_and_is_sent_there() -> None:
     s = resolve(env_layer(env), Layer(model="gpt-4o-mini"), environ=env)
     assert s.base_url == OPENAI_BASE_URL
     assert s.api_key == KEY
-    assert s.key_env == "OPENAI_API_KEY"
+    assert s.api_key_env == "OPENAI_API_KEY"
     assert not s.embedded
 
 
@@ -58,7 +64,9 @@ def test_same_origin_with_another_path_keeps_the_key() -> None:
 
 def test_session_layer_binds_its_key_to_its_url() -> None:
     env = {"OPENAI_API_KEY": KEY, "GROQ_KEY": "gsk-another-secret-value"}
-    session = Layer(base_url="https://api.groq.com/openai/v1", key_env="GROQ_KEY", model="llama")
+    session = Layer(
+        base_url="https://api.groq.com/openai/v1", api_key_env="GROQ_KEY", model="llama"
+    )
     s = resolve(env_layer(env), session, environ=env)
     assert s.api_key == "gsk-another-secret-value"
     # The same session key is withheld when one call points elsewhere.
@@ -68,13 +76,13 @@ def test_session_layer_binds_its_key_to_its_url() -> None:
 
 def test_key_named_without_a_url_is_withheld() -> None:
     env = {"MY_KEY": KEY}
-    s = resolve(Layer(key_env="MY_KEY"), Layer(base_url="http://x"), environ=env)
+    s = resolve(Layer(api_key_env="MY_KEY"), Layer(base_url="http://x"), environ=env)
     assert s.api_key is None
     assert s.notices
 
 
 def test_missing_variable_is_a_notice() -> None:
-    s = resolve(Layer(base_url="http://x", key_env="NOPE"), environ={})
+    s = resolve(Layer(base_url="http://x", api_key_env="NOPE"), environ={})
     assert s.api_key is None
     assert s.notices == ("$NOPE is not set: sending no API key",)
 
@@ -120,22 +128,19 @@ def test_env_name_must_be_a_name() -> None:
         env_layer({"NBSTREAM_API_KEY_ENV": KEY})
 
 
-def test_same_origin() -> None:
-    assert same_origin("http://h:80/v1", "http://H/x")
-    assert not same_origin("http://h", "https://h")
-    assert not same_origin("http://h", "")
-
-
 def test_profiles_round_trip_and_store_no_keys(tmp_path: Path) -> None:
     store = ProfileStore(tmp_path / "p" / "profiles.json")
     assert store.load() == {}
-    store.save(Profile("groq", base_url="https://api.groq.com/openai/v1", key_env="GROQ_KEY"))
-    store.save(Profile("local", base_url="http://127.0.0.1:8080/v1", model="gemma"))
+    groq = {"base_url": "https://api.groq.com/openai/v1", "key_env": "GROQ_KEY"}
+    store.save("groq", profile("groq", groq))
+    store.save(
+        "local", profile("local", {"base_url": "http://127.0.0.1:8080/v1", "model": "gemma"})
+    )
     loaded = store.load()
-    assert loaded["groq"].key_env == "GROQ_KEY"
+    assert loaded["groq"].api_key_env == "GROQ_KEY"
     assert loaded["local"].model == "gemma"
     with pytest.raises(ConfigError):
-        Profile("bad", key_env=KEY)
+        profile("bad", {"key_env": KEY})
 
 
 def test_bad_profile_file_is_a_config_error(tmp_path: Path) -> None:

@@ -60,7 +60,9 @@ def test_moving_an_endpoint_to_another_host_drops_its_credentials() -> None:
 
 
 def test_prepare_request_masks_the_key_and_builds_the_body() -> None:
-    req = prepare_request("Hi", base_url="http://127.0.0.1:8080/v1", model="m", api_key=KEY, seed=3)
+    req = prepare_request(
+        "Hi", base_url="http://127.0.0.1:8080/v1", model="m", api_key=KEY, extra_body={"seed": 3}
+    )
     assert req.method == "POST"
     assert req.url == "http://127.0.0.1:8080/v1/chat/completions"
     assert dict(req.headers) == {"Authorization": "Bearer ***"}
