@@ -275,8 +275,8 @@ class Settings(ValueRepr):
         flags=("--max-tokens",),
     )
     stream: bool = _option(
-        "Ask for a stream; ``False`` asks for the whole answer at once (read into the same "
-        "deltas).",
+        "Stream the answer (the default); ``False``, or ``%%chat --no-stream``, asks for the "
+        "whole answer at once, read into the same deltas.",
         True,
         kind="switch",
         flags=("--no-stream",),

@@ -17,7 +17,7 @@ import pytest
 
 from nbstream.server import BackgroundServer
 
-from .harness import Execution, Kernel, Message, run_notebook
+from .harness import Execution, Kernel, Message, kernel, run_notebook
 
 pytestmark = pytest.mark.kernel
 
@@ -104,6 +104,53 @@ def test_interpolation_and_dry_run_show_the_final_messages(k: Kernel) -> None:
     assert 'Explain streams: {\\"x\\": data}' in shown
     ex = k.execute("%%chat --chat dry\nuse {{undefined_name}}")
     assert "\\{{undefined_name}}" in _usage_error(ex)
+
+
+# The TCP sockets this process holds, from Linux's /proc: its socket fds, looked up in the tables
+# of the network namespace (a socket there that is not one of our fds is another process's).
+_SOCKETS = """
+import os, threading
+
+def _tcp_sockets():
+    mine = set()
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            link = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:
+            continue
+        if link.startswith("socket:["):
+            mine.add(link[8:-1])
+    found = {}
+    for table in ("/proc/self/net/tcp", "/proc/self/net/tcp6"):
+        with open(table) as rows:
+            for row in list(rows)[1:]:
+                cols = row.split()
+                if cols[9] in mine:
+                    found[cols[9]] = "listening" if cols[3] == "0A" else "connected"
+    return found
+"""
+
+
+def test_dry_run_with_nothing_configured_starts_and_sends_nothing() -> None:
+    with kernel(env=CLEAN_ENV) as fresh:
+        fresh.ok("%load_ext nbstream")
+        fresh.ok(_SOCKETS)
+        fresh.ok(
+            "_sockets_before = _tcp_sockets()\n"
+            "_threads_before = {t.ident for t in threading.enumerate()}"
+        )
+        shown = _text(fresh.ok("%%chat --dry-run\nhello there").final_outputs())
+        after = fresh.ok(
+            "import nbstream.server._background as _bg\n"
+            "_new = set(_tcp_sockets()) - set(_sockets_before)\n"
+            "print(_bg._shared is None, sorted(_new),\n"
+            "      [t.name for t in threading.enumerate() if t.ident not in _threads_before])"
+        )
+    assert "nothing was sent" in shown
+    assert "embedded-demo-backend.invalid" in shown
+    assert '"content": "hello there"' in shown
+    # No embedded server object, no new socket (listening or connected), no new thread.
+    assert after.stdout.strip() == "True [] []"
 
 
 def test_bad_options_and_typed_keys_are_one_line_usage_errors(k: Kernel) -> None:

@@ -110,3 +110,24 @@ def test_a_key_is_never_sent_to_another_host() -> None:
 def test_no_server_is_a_config_error_before_anything_is_sent() -> None:
     with pytest.raises(ConfigError, match="no server given"):
         astream("x")
+
+
+def test_an_unknown_keyword_is_a_type_error_not_a_body_field() -> None:
+    with pytest.raises(TypeError, match=r"astream\(\) got an unexpected keyword argument 'modle'"):
+        astream("x", base_url="http://h/v1", modle="m")  # type: ignore[call-arg]
+    with pytest.raises(TypeError, match=r"prepare_request\(\) .* 'top_p'.*extra_body"):
+        prepare_request("x", base_url="http://h/v1", top_p=0.9)  # type: ignore[call-arg]
+
+
+def test_extra_body_is_merged_last() -> None:
+    req = prepare_request(
+        "x",
+        base_url="http://h/v1",
+        model="m",
+        max_tokens=5,
+        extra_body={"model": "override", "max_tokens": 9, "stream_options": None, "seed": 1},
+    )
+    assert req.json["model"] == "override"
+    assert req.json["max_tokens"] == 9
+    assert req.json["stream_options"] is None
+    assert list(req.json)[-1] == "seed"
