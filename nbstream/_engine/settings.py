@@ -358,7 +358,7 @@ class Settings(ValueRepr):
         """
         _check_names(values, "Settings.layer")
         given = {
-            name: value for name, value in values.items() if value is not None or _NULLABLE[name]
+            name: value for name, value in values.items() if value is not None or name in _NULLABLE
         }
         return _bind(cls(**given, given=frozenset(given)), given)
 
@@ -449,12 +449,8 @@ class Settings(ValueRepr):
         Returns:
             A layer setting every field the endpoint has.
         """
-        values = {
-            f.name: getattr(endpoint, f.name)
-            for f in fields(Endpoint)
-            if f.name in _NULLABLE and getattr(endpoint, f.name) is not None
-        }
-        return cls.layer(**values)
+        values = {f.name: getattr(endpoint, f.name) for f in fields(Endpoint)}
+        return cls.layer(**{k: v for k, v in values.items() if v is not None})
 
     # -- reading ---------------------------------------------------------------------------------
 
@@ -544,18 +540,10 @@ class Settings(ValueRepr):
             raise ConfigError(
                 "no server given: pass base_url= (e.g. http://127.0.0.1:8080/v1) or endpoint="
             )
-        return Endpoint(
-            self.base_url,
-            api=self.api,
-            model=self.model or None,
-            api_key=self.api_key or None,
-            headers=dict(self.headers),
-            format=self.format,
-            json_path=self.json_path,
-            json_mode=self.json_mode,
-            body_template=self.body_template,
-            timeouts=self.timeouts,
-        )
+        # Every Endpoint field is an option of the same name (from_endpoint relies on it too).
+        values = {f.name: getattr(self, f.name) for f in fields(Endpoint)}
+        values.update(model=self.model or None, api_key=self.api_key or None)
+        return Endpoint(**values)
 
     def as_text(self) -> dict[str, object]:
         """The session options this layer sets, as JSON-able values (a profile's file form)."""
@@ -578,8 +566,9 @@ class Settings(ValueRepr):
 _OPTIONS: tuple[tuple[dataclasses.Field[Any], Option], ...] = tuple(
     (f, f.metadata["option"]) for f in fields(Settings) if "option" in f.metadata
 )
-# Options that take None as a value: elsewhere a None given in code means "unset".
-_NULLABLE = {f.name: "None" in str(f.type) for f, _ in _OPTIONS}
+_NAMES = frozenset(f.name for f, _ in _OPTIONS)
+# Options that take None as a value: for the others, a None given in code means "unset".
+_NULLABLE = frozenset(f.name for f, _ in _OPTIONS if "None" in str(f.type))
 
 
 def options() -> tuple[tuple[str, Option, object], ...]:
@@ -596,8 +585,8 @@ def options() -> tuple[tuple[str, Option, object], ...]:
 
 def _check_names(values: Mapping[str, Any], caller: str) -> None:
     for name in values:
-        if name not in _NULLABLE:
-            near = difflib.get_close_matches(name, [*_NULLABLE, "endpoint"], n=1)
+        if name not in _NAMES:
+            near = difflib.get_close_matches(name, [*_NAMES, "endpoint"], n=1)
             hint = f"; did you mean {near[0]!r}?" if near else ""
             raise TypeError(
                 f"{caller}() got an unexpected keyword argument {name!r}{hint} "
