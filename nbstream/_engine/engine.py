@@ -41,9 +41,9 @@ from .._core.deltas import Delta, End, ErrorDelta, Metadata
 from .._core.errors import ConfigError, HTTPStatusError, StreamError
 from .._core.secrets import redact
 from .._core.stream import DeltaStream
+from .._core.text import excerpt
 from .._http.errors import no_events_message
 from .._http.transport import Timeouts, aconnect_sse, describe_http_error, host_of
-from .._providers._common import excerpt
 from .._providers.registry import choose_format
 from .._providers.request import (
     PreparedRequest,

@@ -41,7 +41,8 @@ from .._core.deltas import (
     ToolCallDelta,
     Usage,
 )
-from ._common import DONE, EventLike, as_dict, error_delta, excerpt, load_object
+from .._core.text import excerpt
+from ._common import DONE, EventLike, as_dict, error_delta, load_object
 
 __all__ = ["OpenAIChatFormat", "openai_usage"]
 

@@ -40,7 +40,8 @@ from .._core.deltas import (
     ToolCallDelta,
     Usage,
 )
-from ._common import EventLike, as_dict, error_delta, excerpt, load_object
+from .._core.text import excerpt
+from ._common import EventLike, as_dict, error_delta, load_object
 
 __all__ = ["OpenAIResponsesFormat"]
 
