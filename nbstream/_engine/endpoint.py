@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any
 from .._core.errors import ConfigError
 from .._core.secrets import redact, register_secret
 from .._core.values import ValueRepr
-from .._providers.registry import FORMAT_NAMES, JsonMode
-from .._providers.request import APIS, endpoint_url, origin
+from .._providers.registry import APIS, FORMAT_NAMES, KEY_HEADERS, JsonMode
+from .._providers.request import check_base_url, endpoint_url, origin
 
 if TYPE_CHECKING:
     from .._http.transport import Timeouts
@@ -24,8 +24,8 @@ if TYPE_CHECKING:
 __all__ = ["SENSITIVE_HEADERS", "Endpoint"]
 
 # Headers that carry credentials: masked in reprs, and bound to the endpoint's host like the key.
-SENSITIVE_HEADERS = frozenset(
-    {"authorization", "x-api-key", "api-key", "proxy-authorization", "cookie"}
+SENSITIVE_HEADERS = (
+    frozenset({"authorization", "api-key", "proxy-authorization", "cookie"}) | KEY_HEADERS
 )
 
 
@@ -36,13 +36,13 @@ class Endpoint(ValueRepr):
     Args:
         base_url: The server's base URL (``http://127.0.0.1:8080/v1``), or for ``api="custom"``
             the full URL to POST to.
-        api: ``"openai-chat"``, ``"openai-responses"``, ``"anthropic"``, ``"ollama"`` or
-            ``"custom"`` (a home-made server; see ``body_template``).
+        api: The API to speak: ``"openai-chat"`` (the default), ``"custom"`` for a home-made
+            server (see ``body_template``), or another of the provider registry's APIs.
         model: The model name to ask for.
         api_key: The key; sent only to ``base_url``'s own host, never shown.
         headers: Extra headers (they replace ours of the same name).
-        format: The answer's wire format: ``"auto"`` or one of ``openai-chat``,
-            ``openai-responses``, ``anthropic``, ``ollama``, ``json``, ``text``.
+        format: The answer's wire format: ``"auto"`` (by its shape, else the API's) or one of
+            the provider registry's formats.
         json_path: For the ``json`` format: the text's field path (``"data.text"``).
         json_mode: For the ``json`` format: ``"delta"``, ``"cumulative"`` or ``"auto"``.
         body_template: For ``api="custom"``: the JSON body with ``{prompt}``, ``{messages}``,
@@ -74,15 +74,19 @@ class Endpoint(ValueRepr):
             raise ConfigError(
                 f"json_mode must be 'delta', 'cumulative' or 'auto', not {self.json_mode!r}"
             )
-        endpoint_url(self.api, self.base_url)  # validates the URL now, not at the first request
+        check_base_url(self.base_url)  # now, not at the first request
         register_secret(self.api_key)
         for value in self.credential_headers().values():
             register_secret(value)
 
     @property
     def url(self) -> str:
-        """The full URL requests are POSTed to."""
-        return endpoint_url(self.api, self.base_url)
+        """The full URL a streamed request is POSTed to.
+
+        Raises:
+            ConfigError: The API names the model in its URL and the endpoint has none.
+        """
+        return endpoint_url(self.api, self.base_url, self.model)
 
     @property
     def host(self) -> str:

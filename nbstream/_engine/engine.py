@@ -50,6 +50,7 @@ from .._providers.request import (
     as_messages,
     build_body,
     build_headers,
+    endpoint_url,
     mask_headers,
     origin,
 )
@@ -68,6 +69,7 @@ class Plan:
     """Everything one request needs, resolved from the arguments and the endpoint."""
 
     endpoint: Endpoint
+    url: str
     body: dict[str, Any]
     headers: dict[str, str]
     secrets: tuple[str, ...] = ()
@@ -121,7 +123,8 @@ def _plan(
     if changes:
         endpoint = endpoint.replace(**changes)
     messages = as_messages(prompt_or_messages, system)
-    include_usage = endpoint.url not in _NO_STREAM_OPTIONS
+    url = endpoint_url(endpoint.api, endpoint.base_url, endpoint.model, stream)
+    include_usage = url not in _NO_STREAM_OPTIONS
     body = build_body(
         endpoint.api,
         messages,
@@ -135,7 +138,7 @@ def _plan(
     )
     headers = build_headers(endpoint.api, endpoint.api_key or None, endpoint.headers)
     secrets = tuple(s for s in (endpoint.api_key, *endpoint.credential_headers().values()) if s)
-    return Plan(endpoint, body, headers, secrets, params)
+    return Plan(endpoint, url, body, headers, secrets, params)
 
 
 def prepare_request(
@@ -170,7 +173,7 @@ def prepare_request(
         stream=stream, endpoint=endpoint, timeouts=timeouts, params=params,
     )  # fmt: skip
     headers = mask_headers(plan.headers, plan.secrets)
-    return PreparedRequest("POST", plan.endpoint.url, headers, plan.body, plan.endpoint.format)
+    return PreparedRequest("POST", plan.url, headers, plan.body, plan.endpoint.format)
 
 
 def astream(
@@ -201,8 +204,8 @@ def astream(
         prompt_or_messages: A user prompt, or chat messages (``{"role", "content"}`` dicts).
         model: The model to ask for.
         base_url: The server (``http://127.0.0.1:8080/v1``); overrides ``endpoint``'s.
-        api: ``"openai-chat"`` (default), ``"openai-responses"``, ``"anthropic"``, ``"ollama"``
-            or ``"custom"``.
+        api: The API to speak: ``"openai-chat"`` (default) or another of the provider
+            registry's APIs (``%%chat?`` lists them).
         format: The answer's wire format, ``"auto"`` (default) or a name.
         api_key: The key (sent only to this server's host; never shown).
         system: A system prompt, put first.
@@ -265,7 +268,7 @@ async def _run(
             # The server refused stream_options (some OpenAI-compatible servers validate
             # strictly): ask once more without it, and remember that for this URL. Nothing was
             # yielded: the rejection came before any event.
-            _NO_STREAM_OPTIONS.add(plan.endpoint.url)
+            _NO_STREAM_OPTIONS.add(plan.url)
             plan.body.pop("stream_options", None)
             async with aclosing(exchange(plan, http, on_bytes)) as deltas:
                 async for delta in deltas:
@@ -304,7 +307,7 @@ async def exchange(
         # credential headers: with a key on board a redirect is reported, never followed,
         # whatever the caller's client is set to.
         kwargs["follow_redirects"] = False
-    async with aconnect_sse(http, "POST", ep.url, **kwargs) as source:
+    async with aconnect_sse(http, "POST", plan.url, **kwargs) as source:
         events: AsyncIterator[ServerSentEvent] = source.aiter_events()
         first = await anext(events, None)
         if first is None:

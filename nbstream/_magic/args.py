@@ -12,6 +12,8 @@ from typing import Any, TypeVar, cast
 
 from IPython.core import magic_arguments as _ipython_args
 
+from .._providers.registry import APIS, FORMAT_NAMES
+
 __all__ = ["CellOptions", "cell_arguments", "line_arguments", "parse_cell_line", "parse_line"]
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -31,11 +33,12 @@ _CELL = [
     argument("--temperature", type=float, help="Sampling temperature."),
     argument("--max-tokens", type=int, help="Maximum number of tokens to generate."),
     argument("--base-url", help="The server's base URL, e.g. http://127.0.0.1:8080/v1."),
+    argument("--api", help=f"API family: {', '.join(APIS)} (default: openai-chat)."),
     argument(
-        "--api",
-        help="API family: openai-chat, openai-responses, anthropic, ollama, custom (default: openai-chat).",
+        "--format",
+        help="Wire format override, when the server speaks another than its API: "
+        f"auto, {', '.join(FORMAT_NAMES)}.",
     ),
-    argument("--format", help="Wire format override, when the server speaks another than its API."),
     argument(
         "--timeout",
         type=float,

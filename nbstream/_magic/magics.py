@@ -28,6 +28,7 @@ from traitlets import Float, Int, Unicode
 from .._core.conversation import Conversations
 from .._core.errors import ConfigError
 from .._engine.settings import Layer, check_env_name
+from .._providers.registry import APIS
 from . import cell as _cell
 from . import commands as _commands
 from .args import cell_arguments, line_arguments
@@ -47,9 +48,7 @@ class ChatMagics(Magics):
 
     model = Unicode("", help="Default model.").tag(config=True)
     base_url = Unicode("", help="Default base URL of the server.").tag(config=True)
-    api = Unicode(
-        "", help="Default API family (openai-chat, openai-responses, anthropic, ollama)."
-    ).tag(config=True)
+    api = Unicode("", help=f"Default API family ({', '.join(APIS)}).").tag(config=True)
     format = Unicode("", help="Default wire format override.").tag(config=True)
     system = Unicode("", help="Default system prompt.").tag(config=True)
     temperature = Float(None, allow_none=True, help="Default temperature.").tag(config=True)
