@@ -31,6 +31,7 @@ class Anthropic(WireFormat):
     """``/v1/messages``."""
 
     name = "anthropic"
+    key_header = "x-api-key"
 
     def head(self, turn: Turn) -> list[Frame]:
         message: dict[str, Any] = {
