@@ -22,7 +22,7 @@ import json
 from typing import Any
 
 from .._core.errors import ConfigError, FormatError
-from . import anthropic, json_path, ollama, openai_chat, openai_responses, template, text
+from . import anthropic, gemini, json_path, ollama, openai_chat, openai_responses, template, text
 from ._common import DONE, EventLike, WireFormat
 from ._think import ThinkTagFormat
 from .provider import NOT_JSON, JsonMode, Provider, ReadOptions, RequestRule
@@ -49,6 +49,7 @@ PROVIDERS: tuple[Provider, ...] = (
     openai_responses.PROVIDER,
     anthropic.PROVIDER,
     ollama.PROVIDER,
+    gemini.PROVIDER,
     template.PROVIDER,
     json_path.PROVIDER,
     text.PROVIDER,
