@@ -12,15 +12,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-__all__ = ["KEY_SHAPES", "MASK", "SENSITIVE_HEADERS", "mask_key", "redact", "register_secret"]
+__all__ = ["KEY_SHAPES", "MASK", "mask_key", "redact", "register_secret"]
 
 MASK = "***"
-
-# Headers that carry credentials (lower-case names): masked wherever headers are shown, and bound
-# to the host they were configured for, like a key.
-SENSITIVE_HEADERS = frozenset(
-    {"authorization", "x-api-key", "api-key", "proxy-authorization", "cookie"}
-)
 
 # Shapes of credentials that must never be shown even when we do not know the key itself
 # (the settings also refuse them where a key must not be typed):

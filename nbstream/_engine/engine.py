@@ -44,17 +44,18 @@ from .._core.deltas import Delta, End, ErrorDelta, Metadata
 from .._core.errors import HTTPStatusError, StreamError
 from .._core.secrets import redact
 from .._core.stream import DeltaStream
+from .._core.text import excerpt
 from .._core.urls import host_of
 from .._core.values import public
 from .._http.errors import no_events_message
 from .._http.transport import aconnect_sse, describe_http_error
-from .._providers._common import excerpt
 from .._providers.registry import choose_format
 from .._providers.request import (
     PreparedRequest,
     as_messages,
     build_body,
     build_headers,
+    endpoint_url,
     mask_headers,
 )
 from .._sse.decoder import ServerSentEvent
@@ -81,6 +82,7 @@ class Plan:
     """Everything one request needs, resolved from the settings."""
 
     endpoint: Endpoint
+    url: str
     body: dict[str, Any]
     headers: dict[str, str]
     secrets: tuple[str, ...] = ()
@@ -91,7 +93,8 @@ def _plan(prompt_or_messages: str | Sequence[Mapping[str, Any]], settings: Setti
     settings = settings.resolve()
     endpoint = settings.endpoint()
     messages = as_messages(prompt_or_messages, settings.system)
-    include_usage = endpoint.url not in _NO_STREAM_OPTIONS
+    url = endpoint_url(endpoint.api, endpoint.base_url, endpoint.model, settings.stream)
+    include_usage = url not in _NO_STREAM_OPTIONS
     body = build_body(
         endpoint.api,
         messages,
@@ -105,7 +108,7 @@ def _plan(prompt_or_messages: str | Sequence[Mapping[str, Any]], settings: Setti
     )
     headers = build_headers(endpoint.api, endpoint.api_key or None, endpoint.headers)
     secrets = tuple(s for s in (endpoint.api_key, *endpoint.credential_headers().values()) if s)
-    return Plan(endpoint, body, headers, secrets, settings.extra_body)
+    return Plan(endpoint, url, body, headers, secrets, settings.extra_body)
 
 
 def request_for(
@@ -125,7 +128,7 @@ def request_for(
     """
     plan = _plan(prompt_or_messages, settings)
     headers = mask_headers(plan.headers, plan.secrets)
-    return PreparedRequest("POST", plan.endpoint.url, headers, plan.body, plan.endpoint.format)
+    return PreparedRequest("POST", plan.url, headers, plan.body, plan.endpoint.format)
 
 
 def stream_for(
@@ -243,7 +246,7 @@ async def _run(
             # The server refused stream_options (some OpenAI-compatible servers validate
             # strictly): ask once more without it, and remember that for this URL. Nothing was
             # yielded: the rejection came before any event.
-            _NO_STREAM_OPTIONS.add(plan.endpoint.url)
+            _NO_STREAM_OPTIONS.add(plan.url)
             plan.body.pop("stream_options", None)
             async with aclosing(exchange(plan, http, on_bytes)) as deltas:
                 async for delta in deltas:
@@ -282,7 +285,7 @@ async def exchange(
         # credential headers: with a key on board a redirect is reported, never followed,
         # whatever the caller's client is set to.
         kwargs["follow_redirects"] = False
-    async with aconnect_sse(http, "POST", ep.url, **kwargs) as source:
+    async with aconnect_sse(http, "POST", plan.url, **kwargs) as source:
         events: AsyncIterator[ServerSentEvent] = source.aiter_events()
         first = await anext(events, None)
         if first is None:

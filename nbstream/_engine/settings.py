@@ -56,9 +56,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypedDict, TypeVar, cast
 
 from .._core.errors import ConfigError
-from .._core.secrets import KEY_SHAPES, SENSITIVE_HEADERS, redact, register_secret
+from .._core.secrets import KEY_SHAPES, redact, register_secret
 from .._core.urls import host_of, origin, same_origin
 from .._core.values import ValueRepr
+from .._providers.registry import APIS, FORMAT_NAMES
+from .._providers.request import SENSITIVE_HEADERS
 from .endpoint import Endpoint
 
 if TYPE_CHECKING:
@@ -243,15 +245,15 @@ class Settings(ValueRepr):
         flags=("--base-url",),
     )
     api: str = _option(
-        "The request's shape: ``openai-chat``, ``openai-responses``, ``anthropic``, ``ollama`` "
-        "or ``custom`` (a home-made server, see ``body_template``).",
+        f"The API the request is built for: {', '.join(APIS)} (``custom``: a home-made "
+        "server, see ``body_template``).",
         "openai-chat",
         env=("NBSTREAM_API",),
         flags=("--api",),
     )
     format: str = _option(
         "The answer's wire format, when the server speaks another than its API's: ``auto`` "
-        "(detected from the first event) or a format's name.",
+        f"(by the answer's shape, else the API's) or one of {', '.join(FORMAT_NAMES)}.",
         "auto",
         env=("NBSTREAM_FORMAT",),
         flags=("--format",),
@@ -513,7 +515,7 @@ class Settings(ValueRepr):
         if creds and not same_origin(self.headers_origin, base_url):
             bound = _host_port(self.headers_origin) if self.headers_origin else "no server"
             raise ConfigError(
-                f"the {', '.join(creds)} header is for {bound}, not for "
+                f"the API key is for {bound} (in the {', '.join(creds)} header), not for "
                 f"{origin(base_url)[1] if base_url else 'the demo backend'}: pass headers= for "
                 "that server"
             )

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
@@ -36,6 +37,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 argument: Callable[..., Callable[[Any], Any]] = _ipython_args.argument
 magic_arguments: Callable[[], Callable[[Any], Any]] = _ipython_args.magic_arguments
 parse_argstring: Callable[[Any, str], Any] = _ipython_args.parse_argstring
+kwds: Callable[..., Callable[[Any], Any]] = _ipython_args.kwds
 
 SUBCOMMANDS = ("config", "show", "history", "reset", "models", "profile")
 _SESSION = [name for name, opt, _ in options() if opt.session]
@@ -104,11 +106,19 @@ _LINE = [
 ]
 
 
+class _HelpFormatter(_ipython_args.MagicHelpFormatter):
+    """``%%chat?`` help that never cuts a name at its hyphen (``openai-responses`` stays whole)."""
+
+    def _split_lines(self, text: str, width: int) -> list[str]:
+        return textwrap.wrap(" ".join(text.split()), width, break_on_hyphens=False)
+
+
 def _stack(decorators: list[Callable[[Any], Any]]) -> Callable[[F], F]:
     def apply(func: F) -> F:
         # Applied bottom-up like stacked decorators, so --help lists them in declaration order.
         for decorate in reversed(decorators):
             func = decorate(func)
+        func = cast(F, kwds(formatter_class=_HelpFormatter)(func))
         return cast(F, magic_arguments()(func))
 
     return apply

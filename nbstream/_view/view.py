@@ -246,8 +246,8 @@ class StreamView:
     def _refresh_status(self, surface: Surface) -> None:
         """The live status line: a spinner at 4 frames/s before the first token, then 1/s.
 
-        Its own schedule, never the answer's: it is charged to the view's rate limits, but a
-        frame of the answer never waits for it.
+        Its own schedule, never the answer's: it counts against the kernel-wide limits only,
+        so a frame of the answer never waits for it.
         """
         now = time.monotonic()
         first = self._progress.first
@@ -258,7 +258,7 @@ class StreamView:
         self._progress.tick += 1
         value = self._live_status()
         surface.status(value)
-        self.painter.throttle.charge(len(value.encode()), 1, now)
+        self.painter.throttle.charge(len(value.encode()), 1, now, own=False)
 
     # -- cancelling ------------------------------------------------------------------------------
 

@@ -10,9 +10,9 @@ Start it with ``nbstream serve`` on the command line, or in Python::
         ...
         server.log[-1].tokens_sent                   # what the server did, for assertions
 
-Endpoints (POST): ``/v1/chat/completions``, ``/v1/responses`` (OpenAI), ``/v1/messages``
-(Anthropic), ``/api/chat`` (Ollama NDJSON), ``/seed/echo``, ``/seed/plain``, ``/seed/sider``,
-``/seed/cumulative`` (home-made servers); GET ``/v1/models``, ``/health``, ``/``.
+Endpoints (POST): one per wire format, listed in ``_formats.FORMATS`` — ``/v1/chat/completions``
+(OpenAI), ``/v1/messages`` (Anthropic), ``/api/chat`` (Ollama NDJSON), ``/seed/echo`` (a
+home-made server) and the others; ``GET /`` lists them all. GET ``/v1/models``, ``/health``.
 
 Models: ``demo`` (markdown answers chosen by keywords: code, math, table, long), ``echo`` (the
 last user message), ``lorem`` (``n`` words), ``hostile`` (script-injection payloads); any other

@@ -234,7 +234,7 @@ def test_credential_headers_stay_with_their_server() -> None:
     from nbstream._engine.endpoint import Endpoint
 
     ep = Settings.from_endpoint(Endpoint("http://a/v1", headers={"Cookie": "session=1"}))
-    with pytest.raises(ConfigError, match="Cookie header is for a:80, not for b"):
+    with pytest.raises(ConfigError, match=r"key is for a:80 \(in the Cookie header\), not for b"):
         merge(ep, Layer(base_url="http://b/v1")).resolve({})
     moved = merge(ep, Layer(base_url="http://b/v1", headers={}))
     assert moved.resolve({}).endpoint().headers == {}

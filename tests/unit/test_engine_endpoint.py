@@ -35,7 +35,7 @@ def test_endpoint_url_and_host() -> None:
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"api": "gemini"}, "unknown api 'gemini'"),
+        ({"api": "soap"}, "unknown api 'soap'"),
         ({"format": "xml"}, "unknown format 'xml'"),
         ({"json_mode": "sometimes"}, "json_mode must be"),
     ],

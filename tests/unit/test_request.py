@@ -61,8 +61,8 @@ def test_endpoint_url(api: str, base: str, url: str) -> None:
 def test_endpoint_url_errors() -> None:
     with pytest.raises(ConfigError, match="http\\(s\\) URL"):
         endpoint_url("openai-chat", "127.0.0.1:8080")
-    with pytest.raises(ConfigError, match="unknown api 'gemini'"):
-        endpoint_url("gemini", "http://h")
+    with pytest.raises(ConfigError, match="unknown api 'soap'"):
+        endpoint_url("soap", "http://h")
 
 
 def test_headers_per_api() -> None:
