@@ -480,20 +480,12 @@ class Settings(ValueRepr):
         base_url, key_origin = self.base_url, self.key_origin
         if base_url:
             origin(base_url)  # a bad port is a mistake in the settings: say so now
-        api_key = self.api_key or None
+        api_key: str | None = None
         notices: list[str] = []
-        if api_key:
-            # A key given in code: an explicit key without a server is for OpenAI, as in the
-            # openai client; anywhere else it would go is a mistake in the code.
-            key_origin = key_origin or OPENAI_BASE_URL
-            base_url = base_url or key_origin
-            if not same_origin(key_origin, base_url):
-                raise ConfigError(
-                    f"the API key is for {_host_port(key_origin)}, not for {origin(base_url)[1]}:"
-                    " pass api_key= for that server (api_key='' for none)"
-                )
-            register_secret(api_key)
-        elif self.api_key_env:
+        if self.api_key_env:
+            # A key from a variable (a layer setting api_key clears api_key_env, and resolving
+            # keeps both): read again every time, and left out, with a notice, where it is not
+            # bound.
             name = check_env_name(self.api_key_env)
             value = env.get(name)
             if not value:
@@ -511,6 +503,18 @@ class Settings(ValueRepr):
             else:
                 api_key = value
                 register_secret(value)
+        elif self.api_key:
+            # A key given in code: an explicit key without a server is for OpenAI, as in the
+            # openai client; anywhere else it would go is a mistake in the code.
+            api_key = self.api_key
+            key_origin = key_origin or OPENAI_BASE_URL
+            base_url = base_url or key_origin
+            if not same_origin(key_origin, base_url):
+                raise ConfigError(
+                    f"the API key is for {_host_port(key_origin)}, not for {origin(base_url)[1]}:"
+                    " pass api_key= for that server (api_key='' for none)"
+                )
+            register_secret(api_key)
         creds = [k for k in self.headers if k.lower() in SENSITIVE_HEADERS]
         if creds and not same_origin(self.headers_origin, base_url):
             bound = _host_port(self.headers_origin) if self.headers_origin else "no server"
@@ -521,6 +525,7 @@ class Settings(ValueRepr):
             )
         return dataclasses.replace(
             self,
+            given=_NAMES,  # resolved, it sets every option: a layer above changes only its own
             base_url=base_url,
             key_origin=key_origin,
             model=self.model or (EMBEDDED_MODEL if not base_url else ""),

@@ -64,6 +64,7 @@ def test_building_a_job_or_a_dry_run_starts_nothing() -> None:
     job = Job([{"role": "user", "content": "hi"}], settings)
     request = dry_run_request(job)
     assert request.url == EMBEDDED_PLACEHOLDER + "/chat/completions"
+    assert request.json["model"] == "demo"  # the backend's model, filled in by resolve
     assert "demo backend" in job.notices[0]
     assert job.provenance == "demo @ the embedded demo backend"
     assert background._shared is None

@@ -353,3 +353,15 @@ def test_every_session_option_is_settable_from_text_and_round_trips_through_a_pr
     store.save("all", profile("all", text))
     loaded = store.load()["all"]
     assert {k: str(getattr(loaded, k)) for k in text} == text
+
+
+def test_a_layer_over_resolved_settings_changes_only_its_own_options() -> None:
+    env = {"OPENAI_API_KEY": KEY}
+    resolved = merge(env_layer(env), Layer(model="m")).resolve(env)
+    more = merge(resolved, Layer(temperature=0.1))
+    assert (more.api_key, more.model, more.temperature) == (KEY, "m", 0.1)
+    assert more.resolve(env).api_key == KEY
+    # Aimed at another server, the key stays behind (as the chat layer does for the demo backend).
+    assert merge(resolved, Layer(base_url="http://127.0.0.1:9/v1")).resolve(env).api_key is None
+    demo = merge(env_layer({}), Layer()).resolve({})
+    assert merge(demo, Layer(base_url="http://127.0.0.1:9/v1")).model == EMBEDDED_MODEL
