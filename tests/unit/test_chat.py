@@ -57,7 +57,10 @@ async def test_extra_body_reaches_the_server_merged_last() -> None:
     assert body["temperature"] == 1.5  # extra_body wins over the option of the same name
 
 
-def test_building_a_job_or_a_dry_run_starts_nothing() -> None:
+def test_building_a_job_or_a_dry_run_starts_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Another test of this session may have started the shared backend: start from none, so a
+    # call of shared() here would show.
+    monkeypatch.setattr(background, "_shared", None)
     threads = {t.ident for t in threading.enumerate()}
     settings = merge(env_layer({}), Settings.layer()).resolve({})
     assert settings.embedded
