@@ -33,8 +33,9 @@ a key on a magic line, in ``%chat config`` or in a profile is refused. A key is 
 base URL in force in the layer that configured it, and sent only when the final base URL has
 the same origin (scheme, host, port): ``--base-url http://elsewhere`` never receives the key
 configured for api.openai.com. A key from a variable is then left out with a notice; a key given
-in code (``api_key=``, an ``Endpoint``'s) is a :class:`~nbstream.ConfigError`, because the code
-asked for something that must not happen.
+in code (``api_key=``, an ``Endpoint``'s, or a credential header such as ``Authorization``) is a
+:class:`~nbstream.ConfigError`, because the code asked for something that must not happen. A key
+given in code with no base URL anywhere goes to api.openai.com, as the openai client's does.
 
 Named endpoints (``%chat profile``) are kept in ``profiles.json`` so that they outlive the kernel
 (:class:`ProfileStore`): a profile is a layer of session settings, and holds the *name* of the
