@@ -57,6 +57,7 @@ from ._app import create_app
 from ._background import BackgroundServer, shared, start
 from ._log import RequestLog, RequestRecord
 from ._options import FAULTS, MODELS, OptionError, Options, parse_options
+from ._thread import ServerThread
 
 __all__ = [
     "FAULTS",
@@ -66,6 +67,7 @@ __all__ = [
     "Options",
     "RequestLog",
     "RequestRecord",
+    "ServerThread",
     "create_app",
     "parse_options",
     "shared",
