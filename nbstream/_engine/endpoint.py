@@ -34,7 +34,7 @@ class Endpoint(ValueRepr):
         base_url: The server's base URL (``http://127.0.0.1:8080/v1``), or for ``api="custom"``
             the full URL to POST to.
         api: The API to speak: ``"openai-chat"`` (the default), ``"custom"`` for a home-made
-            server (see ``body_template``), or another of the provider registry's APIs.
+            server (see ``body``), or another of the provider registry's APIs.
         model: The model name to ask for.
         api_key: The key; sent only to ``base_url``'s own host, never shown.
         headers: Extra headers (they replace ours of the same name).
@@ -42,7 +42,7 @@ class Endpoint(ValueRepr):
             the provider registry's formats.
         json_path: For the ``json`` format: the text's field path (``"data.text"``).
         json_mode: For the ``json`` format: ``"delta"``, ``"cumulative"`` or ``"auto"``.
-        body_template: For ``api="custom"``: the JSON body with ``{prompt}``, ``{messages}``,
+        body: For ``api="custom"``: the JSON body with ``{prompt}``, ``{messages}``,
             ``{model}``, ``{system}``, ``{stream}`` placeholders (a mapping or its JSON text).
         timeouts: Connect / first-byte / idle limits (:class:`nbstream.Timeouts`).
 
@@ -59,7 +59,7 @@ class Endpoint(ValueRepr):
     format: str = "auto"
     json_path: str | None = None
     json_mode: JsonMode = "auto"
-    body_template: Mapping[str, Any] | str | None = None
+    body: Mapping[str, Any] | str | None = None
     timeouts: Timeouts | None = None
 
     def __post_init__(self) -> None:

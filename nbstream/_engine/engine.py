@@ -103,7 +103,7 @@ def _plan(prompt_or_messages: str | Sequence[Mapping[str, Any]], settings: Setti
         temperature=settings.temperature,
         max_tokens=settings.max_tokens,
         include_usage=include_usage,
-        template=endpoint.body_template,
+        template=endpoint.body,
         params=settings.extra_body,
     )
     headers = build_headers(endpoint.api, endpoint.api_key or None, endpoint.headers)

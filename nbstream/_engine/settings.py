@@ -247,7 +247,7 @@ class Settings(ValueRepr):
     )
     api: str = _option(
         f"The API the request is built for: {', '.join(APIS)} (``custom``: a home-made "
-        "server, see ``body_template``).",
+        "server, see ``body``).",
         "openai-chat",
         env=("NBSTREAM_API",),
         flags=("--api",),
@@ -316,17 +316,23 @@ class Settings(ValueRepr):
         factory=_empty,
     )
     json_path: str | None = _option(
-        "For the ``json`` format: the field path of the text in each item (``data.text``)."
+        "For the ``json`` format (home-made servers): the field path of the text in each item "
+        "(``chunk``, ``data.text``); found by itself when not given.",
+        flags=("--json-path",),
+        metavar="PATH",
     )
     json_mode: JsonMode = _option(  # noqa: RUF009 - a field(), built by _option
         "For the ``json`` format: items carry a ``delta``, the ``cumulative`` text, or ``auto``.",
         "auto",
+        flags=("--json-mode",),
+        metavar="MODE",
     )
-    body_template: Mapping[str, Any] | str | None = _option(
-        "For ``api='custom'``: the JSON body with ``{prompt}``, ``{messages}``, ``{model}``, "
-        "``{system}``, ``{stream}`` placeholders (a mapping or its JSON text).",
-        kind="code",
-        session=False,
+    body: Mapping[str, Any] | str | None = _option(
+        "For ``api='custom'`` (a home-made server): the JSON body to send, with ``{prompt}``, "
+        "``{messages}``, ``{model}``, ``{system}``, ``{stream}`` placeholders (a mapping or "
+        'its JSON text, e.g. ``\'{"query": "{prompt}"}\'``).',
+        flags=("--body",),
+        metavar="JSON",
     )
     extra_body: Mapping[str, Any] = _option(
         "Extra request body fields, merged last so they win (``{'top_p': 0.9, 'seed': 1}``).",
@@ -696,7 +702,7 @@ class ChatOptions(TypedDict, total=False):
     headers: Mapping[str, str]
     json_path: str | None
     json_mode: JsonMode
-    body_template: Mapping[str, Any] | str | None
+    body: Mapping[str, Any] | str | None
     extra_body: Mapping[str, Any]
     endpoint: Endpoint
 

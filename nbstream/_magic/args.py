@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import shlex
 import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -165,8 +166,16 @@ def parse_line(line: str) -> tuple[str, list[str]]:
     Raises:
         UsageError: A bad line (one line).
     """
+    from IPython.core.error import UsageError
+
     args = parse_argstring(_line_spec, line)
-    return str(args.command), list(args.items)
+    # IPython splits without POSIX quoting, so body='{"query": "{prompt}"}' would come apart
+    # at its space: the items are split again the way a shell quotes them.
+    try:
+        items = shlex.split(line)[1:]
+    except ValueError as exc:  # an unclosed quote
+        raise UsageError(f"%chat {line}: {exc}") from None
+    return str(args.command), items
 
 
 def parse_cell_line(line: str) -> tuple[CellOptions, Settings]:

@@ -82,7 +82,7 @@ def plan(magics: ChatMagics, line: str, body: str) -> Plan:
         raise UsageError(str(exc)) from None
     if not prompt:
         raise UsageError("the %%chat cell is empty: write the prompt below the %%chat line")
-    if not settings.model:
+    if not settings.model and settings.api != "custom":  # a home-made server may take none
         raise UsageError(
             f"no model for {settings.base_url}: pass -m NAME or run %chat config model=NAME "
             "(%chat models lists them)"

@@ -106,6 +106,41 @@ def test_interpolation_and_dry_run_show_the_final_messages(k: Kernel) -> None:
     assert "\\{{undefined_name}}" in _usage_error(ex)
 
 
+def test_home_made_servers_from_the_magic_and_a_profile(
+    k: Kernel, backend: BackgroundServer
+) -> None:
+    # The seed tutorials' echo server wants {"query": …} and streams {"chunk": "e"} events: the
+    # body template and the JSON path come from the cell (the path is found when not given).
+    seed = backend.openai_base_url.rsplit("/v1", 1)[0] + "/seed"
+    ex = k.ok(
+        f"%%chat --chat seed --no-history --api custom --base-url {seed}/echo "
+        """--body '{"query": "{prompt}"}'\nhello from a cell"""
+    )
+    assert "hello from a cell" in _text(ex.final_outputs())
+    assert _statuses(ex.final_outputs()) == ["finished"]
+    assert backend.log[-1].path == "/seed/echo"
+    ex = k.ok(
+        f"%%chat --chat seed --no-history --api custom --base-url {seed}/echo --dry-run "
+        """--body '{"query": "{prompt}", "n": 1}' --json-path chunk\nshow me"""
+    )
+    shown = _text(ex.final_outputs())
+    assert '"query": "show me"' in shown
+    assert '"n": 1' in shown
+    # A profile keeps the template and the path for every later cell.
+    k.ok(
+        f"%chat profile sider base_url={seed}/sider api=custom "
+        """body='{"prompt": "{prompt}"}' json_path=data.text"""
+    )
+    ex = k.ok("%%chat --chat sider --no-history\nanything")
+    assert "nbstream demo backend" in _text(ex.final_outputs())
+    assert _statuses(ex.final_outputs()) == ["finished"]
+    assert backend.log[-1].path == "/seed/sider"
+    k.ok(
+        f"%chat config base_url={backend.openai_base_url} model=echo api=openai-chat body= "
+        "json_path="
+    )
+
+
 # The TCP sockets this process holds, from Linux's /proc: its socket fds, looked up in the tables
 # of the network namespace (a socket there that is not one of our fds is another process's).
 _SOCKETS = """

@@ -89,8 +89,8 @@ def test_arguments_override_the_endpoint() -> None:
     assert req.json["max_tokens"] == 5
 
 
-def test_custom_server_with_a_body_template() -> None:
-    ep = Endpoint("http://127.0.0.1:8000/chat", api="custom", body_template={"query": "{prompt}"})
+def test_custom_server_with_a_body() -> None:
+    ep = Endpoint("http://127.0.0.1:8000/chat", api="custom", body={"query": "{prompt}"})
     req = prepare_request("hello", endpoint=ep)
     assert req.url == "http://127.0.0.1:8000/chat"
     assert req.json == {"query": "hello"}
