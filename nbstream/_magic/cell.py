@@ -142,8 +142,8 @@ def dry_run(p: Plan) -> Any:
     except NbstreamError as exc:
         raise UsageError(str(exc)) from None
     secrets = [p.settings.api_key]
-    text = redact(str(request), secrets)
-    curl = redact(request.as_curl(), secrets)
+    text = _short_images(redact(str(request), secrets))
+    curl = _short_images(redact(request.as_curl(), secrets))
     notes = "".join(f"\n\n*{n}*" for n in p.job.notices)
     if p.settings.embedded:
         notes += (
@@ -153,6 +153,17 @@ def dry_run(p: Plan) -> Any:
     return Markdown(
         f"**dry run** — nothing was sent ({p.job.provenance})\n\n{_fenced(text, 'http')}\n\n"
         f"{_fenced(curl, 'sh')}{notes}"
+    )
+
+
+# Base64 runs this long are image data: a figure is tens of kilobytes of it.
+_BASE64_RUN = re.compile(r"[A-Za-z0-9+/]{200,}={0,2}")
+
+
+def _short_images(text: str) -> str:
+    """``text`` with image data shortened for display: its start and its size are kept."""
+    return _BASE64_RUN.sub(
+        lambda m: f"{m.group(0)[:24]}…[{len(m.group(0)) * 3 // 4:,} bytes of image data]", text
     )
 
 
