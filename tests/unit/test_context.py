@@ -48,7 +48,8 @@ def test_small_values_read_as_before_and_long_ones_say_what_was_cut() -> None:
     assert "more characters)" in filled.text
     assert len(filled.text) <= 1000 * 4 + 40
     long = filled.items[-1]
-    assert long.cut is not None and long.size == "50,000 characters"
+    assert long.cut is not None
+    assert long.size == "50,000 characters"
 
 
 def test_values_share_one_budget_and_collections_count_items() -> None:
@@ -114,11 +115,12 @@ def test_an_image_takes_each_apis_own_form() -> None:
         "source": {"type": "base64", "media_type": "image/png", "data": B64},
     }
     ollama = build_body("ollama", _messages())["messages"][0]
-    assert ollama["content"] == "look at " and ollama["images"] == [B64]
+    assert ollama["content"] == "look at "
+    assert ollama["images"] == [B64]
     gemini = build_body("gemini", _messages())["contents"][0]["parts"]
     assert gemini[1] == {"inlineData": {"mimeType": "image/png", "data": B64}}
     for api in ("openai-chat", "openai-responses", "anthropic", "ollama", "gemini"):
-        assert images_of(build_body(api, _messages())) == ["image/png 4x2, %d bytes" % len(PNG)]
+        assert images_of(build_body(api, _messages())) == [f"image/png 4x2, {len(PNG)} bytes"]
 
 
 def test_an_api_without_image_input_is_refused_before_sending() -> None:
