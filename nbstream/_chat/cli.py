@@ -118,8 +118,7 @@ def serve(
     Returns:
         The exit status: 1 when the port could not be bound or the folder does not exist.
     """
-    from ..server import create_app
-    from ..server._thread import ServerThread
+    from ..server import ServerThread, create_app
 
     if replay is not None and not Path(replay).is_dir():
         print(f"nbstream serve: no folder {replay} to replay from", file=sys.stderr)
@@ -218,13 +217,13 @@ async def record(
     import httpx
 
     from .._engine.engine import astream
-    from .._engine.settings import Layer, env_layer, resolve
+    from .._engine.settings import Settings, env_layer, merge
     from .._http.cassette import CassetteTransport
 
     cassettes = CassetteSettings(mode="record", directory=directory, prefix=name)
     try:
-        call = Layer(source="command line", base_url=url, model=model or None, key_env=key_env)
-        settings = resolve(env_layer(), call)
+        call = Settings.layer(base_url=url, model=model or None, api_key_env=key_env)
+        settings = merge(env_layer(), call).resolve()
     except NbstreamError as exc:
         print(f"nbstream record: {exc}", file=sys.stderr)
         return 2

@@ -59,13 +59,12 @@ import binascii
 import hashlib
 import json
 import math
-import os
 import re
 import zlib
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Literal, TypeAlias, cast, get_args
+from typing import Any, Literal, TypeAlias, get_args
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
 from .errors import CassetteError, ConfigError
@@ -90,7 +89,6 @@ __all__ = [
     "match_key",
     "name_for",
     "paced",
-    "parse_mode",
     "parse_speed",
     "read",
     "record",
@@ -242,56 +240,6 @@ class CassetteSettings(ValueRepr):
     speed: float = 1.0
     prefix: str = ""
 
-    def override(
-        self,
-        *,
-        mode: str | None = None,
-        directory: str | None = None,
-        speed: float | str | None = None,
-        prefix: str | None = None,
-    ) -> CassetteSettings:
-        """These settings with the given fields replaced (``None`` and ``""`` keep the field).
-
-        Args:
-            mode: ``off``, ``record``, ``replay`` or ``auto``.
-            directory: The cassettes' folder.
-            speed: A number above 0, or ``"instant"``.
-            prefix: Put before new file names.
-
-        Raises:
-            ConfigError: An unknown mode or a speed that is not above 0.
-        """
-        changes: dict[str, Any] = {}
-        if mode:
-            changes["mode"] = parse_mode(mode)
-        if directory:
-            changes["directory"] = directory
-        if speed is not None and speed != "":
-            changes["speed"] = parse_speed(speed)
-        if prefix:
-            changes["prefix"] = prefix
-        return replace(self, **changes) if changes else self
-
-    @classmethod
-    def from_environ(cls, environ: Mapping[str, str] | None = None) -> CassetteSettings:
-        """The settings the environment gives: ``NBSTREAM_REPLAY=DIR`` or ``NBSTREAM_RECORD=DIR``.
-
-        Args:
-            environ: The environment (default: ``os.environ``).
-
-        Raises:
-            ConfigError: Both are set.
-        """
-        env = os.environ if environ is None else environ
-        replay, record = env.get("NBSTREAM_REPLAY"), env.get("NBSTREAM_RECORD")
-        if replay and record:
-            raise ConfigError("NBSTREAM_REPLAY and NBSTREAM_RECORD are both set: keep one")
-        if replay:
-            return cls(mode="replay", directory=replay)
-        if record:
-            return cls(mode="record", directory=record)
-        return cls()
-
     def describe(self) -> str:
         """One line for the status line and ``%chat show``: what happens, and where."""
         pace = "instant" if self.speed == INSTANT else f"{self.speed:g}x"
@@ -302,17 +250,6 @@ class CassetteSettings(ValueRepr):
             "replay": f"replaying from {where} ({pace})",
             "auto": f"replaying from {where} ({pace}), recording what is missing",
         }[self.mode]
-
-
-def parse_mode(value: str) -> Mode:
-    """Check a cassette mode (``off``, ``record``, ``replay``, ``auto``).
-
-    Raises:
-        ConfigError: Anything else.
-    """
-    if value not in get_args(Mode):
-        raise ConfigError(f"cassette mode {value!r}: use one of {', '.join(get_args(Mode))}")
-    return cast(Mode, value)
 
 
 def parse_speed(value: float | str) -> float:

@@ -38,7 +38,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal, TypeAlias
 
-from .values import ValueRepr
+from .values import ValueRepr, public
 
 __all__ = [
     "Delta",
@@ -67,6 +67,7 @@ DeltaKind: TypeAlias = Literal[
 ]
 
 
+@public
 @dataclass(frozen=True, slots=True, repr=False)
 class TextDelta(ValueRepr):
     """A piece of the answer's text.
@@ -81,6 +82,7 @@ class TextDelta(ValueRepr):
     kind: Literal["text"] = field(default="text", init=False)
 
 
+@public
 @dataclass(frozen=True, slots=True, repr=False)
 class ReasoningDelta(ValueRepr):
     """A piece of the model's reasoning ("thinking") text, shown apart from the answer.
@@ -95,6 +97,7 @@ class ReasoningDelta(ValueRepr):
     kind: Literal["reasoning"] = field(default="reasoning", init=False)
 
 
+@public
 @dataclass(frozen=True, slots=True, repr=False)
 class ToolCallDelta(ValueRepr):
     """A fragment of a tool (function) call.
@@ -118,6 +121,7 @@ class ToolCallDelta(ValueRepr):
     kind: Literal["tool_call"] = field(default="tool_call", init=False)
 
 
+@public
 @dataclass(frozen=True, slots=True, repr=False)
 class ServerToolCallDelta(ValueRepr):
     """A fragment of a tool call that the server ran itself, during this reply.
@@ -150,6 +154,7 @@ class ServerToolCallDelta(ValueRepr):
     kind: Literal["server_tool_call"] = field(default="server_tool_call", init=False)
 
 
+@public
 @dataclass(frozen=True, slots=True, repr=False)
 class Usage(ValueRepr):
     """Token counts reported by the server.
@@ -192,6 +197,7 @@ class Usage(ValueRepr):
         return Usage(inp, out, total, reasoning, time=newer.time)
 
 
+@public
 @dataclass(frozen=True, slots=True, repr=False)
 class Finish(ValueRepr):
     """The server's reason for ending the answer, as it spelled it.
@@ -206,6 +212,7 @@ class Finish(ValueRepr):
     kind: Literal["finish"] = field(default="finish", init=False)
 
 
+@public
 @dataclass(frozen=True, slots=True, repr=False)
 class ErrorDelta(ValueRepr):
     """An error the server reported inside a successful stream.
@@ -222,6 +229,7 @@ class ErrorDelta(ValueRepr):
     kind: Literal["error"] = field(default="error", init=False)
 
 
+@public
 @dataclass(frozen=True, slots=True, repr=False)
 class Metadata(ValueRepr):
     """Facts about the reply that are not content.
@@ -244,6 +252,7 @@ class Metadata(ValueRepr):
     kind: Literal["metadata"] = field(default="metadata", init=False)
 
 
+@public
 @dataclass(frozen=True, slots=True, repr=False)
 class End(ValueRepr):
     """The stream ended without an exception.

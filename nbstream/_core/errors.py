@@ -29,6 +29,8 @@ from __future__ import annotations
 
 from typing import Literal
 
+from .values import public
+
 __all__ = [
     "AuthenticationError",
     "CassetteError",
@@ -46,10 +48,12 @@ __all__ = [
 ]
 
 
+@public
 class NbstreamError(Exception):
     """Base class of every exception nbstream raises itself."""
 
 
+@public
 class HTTPStatusError(NbstreamError):
     """The server answered with a non-2xx status.
 
@@ -83,10 +87,12 @@ class HTTPStatusError(NbstreamError):
         self.url = url
 
 
+@public
 class AuthenticationError(HTTPStatusError):
     """401 or 403: the API key is missing, wrong, or lacks permission."""
 
 
+@public
 class RateLimitError(HTTPStatusError):
     """429 Too Many Requests.
 
@@ -99,10 +105,12 @@ class RateLimitError(HTTPStatusError):
         self.retry_after = retry_after
 
 
+@public
 class StreamError(NbstreamError):
     """The response body cannot be read as a stream to its end."""
 
 
+@public
 class UnsupportedContentTypeError(StreamError):
     """The response's content type is neither SSE, NDJSON nor JSON.
 
@@ -115,6 +123,7 @@ class UnsupportedContentTypeError(StreamError):
         self.content_type = content_type
 
 
+@public
 class EventTooLargeError(StreamError):
     """One event grew past the decoder's configured maximum size.
 
@@ -130,6 +139,7 @@ class EventTooLargeError(StreamError):
 TimeoutPhase = Literal["connect", "first byte", "idle"]
 
 
+@public
 class StreamTimeoutError(StreamError, TimeoutError):
     """A connect, first-byte or idle timeout ran out.
 
@@ -146,6 +156,7 @@ class StreamTimeoutError(StreamError, TimeoutError):
         self.seconds = seconds
 
 
+@public
 class ServerReportedError(NbstreamError):
     """The server reported an error inside a successful (HTTP 200) stream.
 
@@ -158,14 +169,17 @@ class ServerReportedError(NbstreamError):
         self.code = code
 
 
+@public
 class FormatError(NbstreamError):
     """A wire format could not be chosen, or a request body could not be built."""
 
 
+@public
 class ConfigError(NbstreamError):
     """A setting is wrong or missing; the message says which and how to fix it."""
 
 
+@public
 class CassetteError(NbstreamError):
     """A cassette is missing (replay), too large, unreadable or damaged, or cannot be written."""
 

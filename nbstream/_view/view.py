@@ -23,20 +23,21 @@ import uuid
 from collections.abc import AsyncIterable
 from typing import Any
 
+from .._core.context import ContextItem
 from .._core.deltas import Delta, ReasoningDelta, TextDelta
-from .._core.reply import Reply
+from .._core.reply import Reply, provenance, status_line
 from .._core.stream import DeltaStream
 from .._core.throttle import Bucket, Throttle
-from .output import Mode, Surface, in_kernel
+from .._core.values import public
+from .._engine.ticker import ticker
+from .output import Mode, Surface, show_bundle
 from .paint import Painter
 from .render import Renderer
-from .status import Progress, provenance, status_line
+from .shell import shell_kind
+from .status import Progress
 
 __all__ = ["StreamView", "show_stream"]
 
-# The ticker wakes the loop this often: a kernel interrupt only lands at a loop wake-up (FACTS.md:
-# a 100 ms ticker → under 55 ms), and it refreshes the status line. Frames have their own timer.
-_TICK_S = 0.1
 _STATUS_INTERVAL_S = 1.0  # status-line refresh while streaming
 
 # Every view of the process shares these limits on top of its own: half of what jupyter_server
@@ -45,6 +46,7 @@ _STATUS_INTERVAL_S = 1.0  # status-line refresh while streaming
 _KERNEL_LIMITS = (Bucket(500_000), Bucket(500.0))
 
 
+@public
 class StreamView:
     """Show a stream of deltas as growing, sanitized markdown with a Cancel button.
 
@@ -86,6 +88,8 @@ class StreamView:
         self._progress = Progress.now()
         self._status_at = 0.0
         self._timer: asyncio.TimerHandle | None = None
+        #: What the prompt's values were; saved with the answer's provenance.
+        self.context: tuple[ContextItem, ...] = ()
 
     @property
     def messages(self) -> int:
@@ -113,7 +117,7 @@ class StreamView:
     @property
     def _out(self) -> Surface:
         """The surface, shown where this runs unless it was already shown elsewhere."""
-        return self._show("display" if in_kernel() else "text")
+        return self._show("display" if shell_kind() == "kernel" else "text")
 
     def _show(self, mode: Mode) -> Surface:
         if self._surface is None:
@@ -153,12 +157,14 @@ class StreamView:
         self._loop = asyncio.get_running_loop()
         outer = asyncio.current_task()
         self._task = asyncio.ensure_future(self._pump(stream))
-        ticker = asyncio.ensure_future(self._ticker())
         if self._cancel_reason is not None:  # clicked before the stream started
             self._cancel_now()
         interrupted = False
         try:
-            await self._task
+            # The engine's ticker wakes the loop (an interrupt lands only at a wake-up) and
+            # refreshes the status line; frames have their own timer.
+            async with ticker(on_tick=self._on_tick):
+                await self._task
         except asyncio.CancelledError:
             interrupted = outer is not None and outer.cancelling() > 0
             if interrupted:
@@ -168,7 +174,6 @@ class StreamView:
                     await asyncio.shield(self._task)
                 raise  # after the final render in `finally`
         finally:
-            ticker.cancel()
             if self._timer is not None:
                 self._timer.cancel()
             reply = stream.reply
@@ -236,13 +241,10 @@ class StreamView:
         with contextlib.suppress(Exception):
             self._paint(surface)
 
-    async def _ticker(self) -> None:
-        surface = self._out
-        while True:
-            await asyncio.sleep(_TICK_S)
-            # The wake-up itself is what lets an interrupt land, so it runs in text mode too.
-            if surface.mode != "text" and surface.live:
-                self._refresh_status(surface)
+    def _on_tick(self) -> None:
+        surface = self._surface
+        if surface is not None and surface.mode != "text" and surface.live and not self._ended:
+            self._refresh_status(surface)
 
     def _refresh_status(self, surface: Surface) -> None:
         """The live status line: a spinner at 4 frames/s before the first token, then 1/s.
@@ -298,6 +300,7 @@ class StreamView:
             model=reply.model or self.model,
             endpoint=reply.endpoint or self.endpoint,
             format=reply.format or self.format,
+            context=reply.context or self.context,
         )
         self.reply = reply
         surface = self._out
@@ -324,10 +327,16 @@ async def show_stream(stream: DeltaStream, job: Any) -> Reply:
     """
     settings = getattr(job, "settings", None)
     notices = tuple(getattr(job, "notices", ()) or ())
+    fmt = str(getattr(settings, "format", "") or "")
     view = StreamView(
         model=getattr(settings, "model", None),
         endpoint=stream.builder.endpoint,  # the host the engine is talking to
-        format=str(getattr(settings, "format", "") or ""),
+        format="" if fmt == "auto" else fmt,
         notice=" · ".join(notices) or None,
     )
+    view.context = tuple(getattr(job, "context", ()) or ())
+    if view.context and shell_kind() == "kernel":
+        from .context import context_bundle
+
+        show_bundle(*context_bundle(view.context))
     return await view.consume(stream)

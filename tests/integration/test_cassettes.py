@@ -378,8 +378,7 @@ async def test_a_cassette_never_holds_a_credential(tmp_path: Path) -> None:
         stream = nbstream.astream(
             f"My key is {KEY}; repeat it.",
             endpoint=endpoint,
-            token=KEY,
-            metadata={"note": KEY},
+            extra_body={"token": KEY, "metadata": {"note": KEY}},
             wrap_transport=lambda network: CassetteTransport(settings, network),
         )
         async for _ in stream:
@@ -407,8 +406,7 @@ async def test_a_cassette_never_holds_a_credential(tmp_path: Path) -> None:
     again = nbstream.astream(
         f"My key is {KEY}; repeat it.",
         endpoint=endpoint.replace(base_url=f"{NOWHERE}?key={KEY}", api_key=KEY),
-        token=KEY,
-        metadata={"note": KEY},
+        extra_body={"token": KEY, "metadata": {"note": KEY}},
         wrap_transport=lambda network: CassetteTransport(
             CassetteSettings("replay", str(tmp_path), 10.0), network
         ),

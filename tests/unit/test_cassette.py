@@ -15,7 +15,6 @@ from nbstream._core.cassette import (
     INSTANT,
     MAX_CASSETTE_BYTES,
     Cassette,
-    CassetteSettings,
     Ending,
     RecordedRequest,
     dumps,
@@ -324,13 +323,16 @@ def test_speed_takes_a_positive_number_or_instant() -> None:
 
 
 def test_settings_come_from_the_environment_then_override() -> None:
-    assert CassetteSettings.from_environ({}).mode == "off"
-    env = CassetteSettings.from_environ({"NBSTREAM_REPLAY": "tests/cassettes"})
-    assert (env.mode, env.directory) == ("replay", "tests/cassettes")
-    assert CassetteSettings.from_environ({"NBSTREAM_RECORD": "out"}).mode == "record"
-    with pytest.raises(ConfigError, match="both set"):
-        CassetteSettings.from_environ({"NBSTREAM_RECORD": "a", "NBSTREAM_REPLAY": "b"})
-    fast = env.override(speed="instant", mode="auto", directory="", prefix="nb")
+    from nbstream._engine.settings import Settings, env_layer, merge
+
+    assert env_layer({}).cassettes().mode == "off"
+    env = env_layer({"NBSTREAM_REPLAY": "tests/cassettes"})
+    assert (env.cassettes().mode, env.cassettes().directory) == ("replay", "tests/cassettes")
+    assert env_layer({"NBSTREAM_RECORD": "out"}).cassettes().mode == "record"
+    with pytest.raises(ConfigError, match="NBSTREAM_RECORD and \\$NBSTREAM_REPLAY together"):
+        env_layer({"NBSTREAM_RECORD": "a", "NBSTREAM_REPLAY": "b"})
+    above = Settings.parse({"speed": "instant", "replay": "auto"}, where="%chat replay")
+    fast = merge(env, above).cassettes(prefix="nb")
     assert (fast.mode, fast.directory, fast.speed, fast.prefix) == (
         "auto",
         "tests/cassettes",
@@ -340,8 +342,8 @@ def test_settings_come_from_the_environment_then_override() -> None:
     assert fast.describe() == (
         "replaying from tests/cassettes/ (instant), recording what is missing"
     )
-    with pytest.raises(ConfigError, match="cassette mode 'play'"):
-        env.override(mode="play")
+    with pytest.raises(ConfigError, match="speed takes a number above 0 or 'instant'"):
+        Settings.parse({"speed": "fast"}, where="%chat replay")
 
 
 # -- pacing ---------------------------------------------------------------------------------------

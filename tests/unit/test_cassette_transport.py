@@ -9,10 +9,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from nbstream._chat.run import cassettes_for
 from nbstream._core.cassette import INSTANT, CassetteSettings, read
 from nbstream._core.errors import CassetteError, ConfigError
 from nbstream._engine.engine import astream
+from nbstream._engine.settings import Settings, env_layer, merge
 from nbstream._http.cassette import CassetteTransport
 
 URL = "http://127.0.0.1:8080/v1/chat/completions"
@@ -152,15 +152,18 @@ def test_the_engine_refuses_a_wrapper_with_a_callers_client() -> None:
 
 
 def test_call_options_pick_the_mode_folder_and_speed() -> None:
-    env = CassetteSettings("replay", "from-env")
-    assert cassettes_for(env) == env
-    assert cassettes_for(env, record=True).mode == "record"
-    assert cassettes_for(env, record="elsewhere").directory == "elsewhere"
-    assert cassettes_for(env, replay="auto").mode == "auto"
-    assert cassettes_for(env, replay=False).mode == "off"
-    assert cassettes_for(env, record=False).mode == "replay"  # nothing was recording
-    assert cassettes_for(CassetteSettings(), replay="mine", speed="instant") == CassetteSettings(
+    def cassettes(below: Settings, **call: object) -> CassetteSettings:
+        return merge(below, Settings.layer(**call)).cassettes()
+
+    env = env_layer({"NBSTREAM_REPLAY": "from-env"})
+    assert cassettes(env) == CassetteSettings("replay", "from-env")
+    assert cassettes(env, record=True).mode == "record"
+    assert cassettes(env, record="elsewhere").directory == "elsewhere"
+    assert cassettes(env, replay="auto").mode == "auto"
+    assert cassettes(env, replay=False).mode == "off"
+    assert cassettes(env, record=False).mode == "replay"  # nothing was recording
+    assert cassettes(Settings(), replay="mine", speed="instant") == CassetteSettings(
         "replay", "mine", INSTANT
     )
     with pytest.raises(ConfigError, match="choose one"):
-        cassettes_for(env, record=True, replay=True)
+        cassettes(env, record=True, replay=True)
