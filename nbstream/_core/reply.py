@@ -23,7 +23,9 @@ from .deltas import (
     ErrorDelta,
     Finish,
     Metadata,
+    Notice,
     ReasoningDelta,
+    Retry,
     ServerToolCallDelta,
     TextDelta,
     ToolCallDelta,
@@ -102,6 +104,9 @@ class Reply(ValueRepr):
         error: What went wrong, one line, for ``"failed"`` (and the reason for ``"cancelled"``).
         streamed: ``False`` when the server answered with one JSON body.
         endpoint: Host (and port) of the server, never a key or a path with secrets.
+        notes: One-line notes on how the answer arrived, each said once: a stream whose
+            framing was repaired, the retries it took (``"retried once: 429 Too Many
+            Requests"``).
         started: Monotonic time the request started.
         ended: Monotonic time the reply ended.
         deltas: Every delta in arrival order (their ``time`` is the arrival time).
@@ -120,6 +125,7 @@ class Reply(ValueRepr):
     error: str | None = None
     streamed: bool = True
     endpoint: str = ""
+    notes: tuple[str, ...] = ()
     started: float = field(default=0.0, repr=False)
     ended: float = field(default=0.0, repr=False)
     deltas: tuple[Delta, ...] = field(default=(), repr=False)
@@ -247,6 +253,8 @@ class ReplyBuilder:
         self._server_heads: dict[int, tuple[str, str, str]] = {}
         self._deltas: list[Delta] = []
         self._text_cache: str | None = ""
+        self._notes: list[str] = []
+        self._retried: list[str] = []  # the reason of each retry, in order
 
     def add(self, delta: Delta) -> None:
         """Record one delta.
@@ -289,6 +297,11 @@ class ReplyBuilder:
                 self.streamed = delta.streamed
         elif isinstance(delta, End):
             self.complete = delta.complete
+        elif isinstance(delta, Notice):
+            if delta.text not in self._notes:
+                self._notes.append(delta.text)
+        elif isinstance(delta, Retry):
+            self._retried.append(delta.reason)
 
     @property
     def text(self) -> str:
@@ -308,6 +321,16 @@ class ReplyBuilder:
     def deltas(self) -> tuple[Delta, ...]:
         """Every delta recorded so far."""
         return tuple(self._deltas)
+
+    @property
+    def notes(self) -> tuple[str, ...]:
+        """The notes so far: each :class:`~nbstream.Notice` once, then one line for the retries."""
+        if not self._retried:
+            return tuple(self._notes)
+        n = len(self._retried)
+        times = {1: "once", 2: "twice"}.get(n, f"{n} times")
+        reasons = "; ".join(dict.fromkeys(self._retried))  # each reason once, in order
+        return (*self._notes, f"retried {times}: {reasons}")
 
     def build(
         self,
@@ -363,6 +386,7 @@ class ReplyBuilder:
             error=message if status in ("failed", "cancelled", "truncated") else None,
             streamed=self.streamed,
             endpoint=self.endpoint,
+            notes=self.notes,
             started=self.started,
             ended=_time.monotonic() if ended is None else ended,
             deltas=tuple(self._deltas),
