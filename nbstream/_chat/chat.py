@@ -123,6 +123,7 @@ async def chat(
     max_tokens: int | None = None,
     stream: bool = True,
     timeouts: Timeouts | None = None,
+    retries: int | None = None,
     client: httpx.AsyncClient | None = None,
     **params: Any,
 ) -> Reply:
@@ -145,6 +146,8 @@ async def chat(
         max_tokens: Output token limit.
         stream: ``False`` asks for the whole answer at once.
         timeouts: Engine timeouts.
+        retries: How many times to send the request again when it fails before any byte of
+            the answer (429, 502, 503, 504, a connection closed; default 2, ``0``: never).
         client: An ``httpx.AsyncClient`` to reuse.
         **params: Extra request body fields.
 
@@ -179,6 +182,7 @@ async def chat(
         stream=stream,
         params=params,
         timeouts=timeouts,
+        retries=retries,
         client=client,
     )
     show = shell_kind() != "none" if display is None else display

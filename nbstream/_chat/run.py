@@ -104,6 +104,8 @@ class Job:
         wire: Keep the raw frames with their arrival times.
         params: Extra request body fields.
         timeouts: Engine timeouts, if not the defaults.
+        retries: How many times a request that failed before its answer began is sent again,
+            if not the engine's default (2).
         client: An ``httpx.AsyncClient`` to reuse.
         frames: Filled with ``(arrival_s, bytes)`` when ``wire`` is on.
     """
@@ -114,6 +116,7 @@ class Job:
     wire: bool = False
     params: dict[str, Any] = field(default_factory=dict)
     timeouts: Timeouts | None = None
+    retries: int | None = None
     client: httpx.AsyncClient | None = None
     frames: list[tuple[float, bytes]] = field(default_factory=list)
     base_url: str = ""
@@ -146,6 +149,8 @@ def request_kwargs(job: Job) -> dict[str, Any]:
             kwargs[name] = value
     if job.timeouts is not None:
         kwargs["timeouts"] = job.timeouts
+    if job.retries is not None:
+        kwargs["retries"] = job.retries
     if job.client is not None:
         kwargs["client"] = job.client
     return kwargs

@@ -16,19 +16,31 @@ happens at once, so the server sees the disconnect and stops generating.
 ``stream_options.include_usage`` is sent for ``openai-chat`` streams; a server that rejects it
 (HTTP 400/422 naming it) is asked again once without it, and remembered per URL.
 
+Retries, before the first byte only: a 429, 502, 503 or 504, or a connection closed before any
+byte of the answer, is sent again at most ``retries`` times (2), after the ``Retry-After`` the
+server asked for or a short backoff with jitter, and never after more than 20 s of waiting in
+all (a longer ``Retry-After`` fails at once, saying so). Each wait is a :class:`~nbstream.Retry`
+delta, so the view's status line shows it ("retrying in 3 s: 429 Too Many Requests"), and an
+``asyncio.sleep``, so Cancel and Interrupt end it at once. Once a byte of the answer has
+arrived nothing is retried: the answer would repeat.
+
 Inside: :func:`_plan` resolves the arguments into a :class:`Plan`, :func:`_run` owns the client
-and the one retry, and :func:`exchange` is one HTTP exchange (send, pick the format, yield).
+and the retries, and :func:`exchange` is one HTTP exchange (send, pick the format, yield).
 """
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import json
+import random
 import ssl
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable, Mapping, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass, field
+from http import HTTPStatus
+from operator import index
 from typing import Any
 
 # httpx imports httpcore when the first client is built, and httpcore imports trio when it is
@@ -37,7 +49,7 @@ from typing import Any
 import httpcore  # noqa: F401
 import httpx
 
-from .._core.deltas import Delta, End, ErrorDelta, Metadata
+from .._core.deltas import Delta, End, ErrorDelta, Metadata, Notice, Retry
 from .._core.errors import ConfigError, HTTPStatusError, StreamError
 from .._core.secrets import redact
 from .._core.stream import DeltaStream
@@ -57,10 +69,32 @@ from .._sse.decoder import ServerSentEvent
 from .._sse.ndjson import NDJSONDecoder
 from .endpoint import Endpoint
 
-__all__ = ["Endpoint", "Plan", "astream", "exchange", "prepare_request"]
+__all__ = [
+    "DEFAULT_RETRIES",
+    "RETRY_STATUSES",
+    "Endpoint",
+    "Plan",
+    "astream",
+    "exchange",
+    "prepare_request",
+]
 
 # URLs whose server rejected stream_options (HTTP 400/422): asked without it from then on.
 _NO_STREAM_OPTIONS: set[str] = set()
+
+DEFAULT_RETRIES = 2
+"""How many times a request that failed before its answer began is sent again."""
+
+# Statuses that say "not now" rather than "not this": too many requests (RFC 6585), a gateway or
+# server that is overloaded or lost its upstream (RFC 9110 15.6.3-15.6.5), and Anthropic's 529
+# "overloaded_error" (docs.anthropic.com, Errors), which its own SDK retries.
+RETRY_STATUSES = frozenset({429, 502, 503, 504, 529})
+# A connection closed or reset before the answer began: the server never started on it.
+_RESETS = (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)
+_RETRY_BUDGET_S = 20.0  # all the waits of one request together, Retry-After included
+# Without Retry-After: 0.5 s, then twice as long, each up to a quarter shorter at random so that
+# clients that failed together do not come back together (openai-python's schedule).
+_BACKOFF_S = 0.5
 
 
 @dataclass(slots=True)
@@ -72,6 +106,7 @@ class Plan:
     headers: dict[str, str]
     secrets: tuple[str, ...] = ()
     params: dict[str, Any] = field(default_factory=dict)
+    retries: int = DEFAULT_RETRIES
 
 
 def _plan(
@@ -88,8 +123,12 @@ def _plan(
     stream: bool,
     endpoint: Endpoint | None,
     timeouts: Timeouts | None,
+    retries: int,
     params: dict[str, Any],
 ) -> Plan:
+    retries = index(retries)
+    if retries < 0:
+        raise ConfigError(f"retries takes a whole number of at least 0, not {retries}")
     if endpoint is None:
         if not base_url:
             raise ConfigError(
@@ -135,7 +174,7 @@ def _plan(
     )
     headers = build_headers(endpoint.api, endpoint.api_key or None, endpoint.headers)
     secrets = tuple(s for s in (endpoint.api_key, *endpoint.credential_headers().values()) if s)
-    return Plan(endpoint, body, headers, secrets, params)
+    return Plan(endpoint, body, headers, secrets, params, retries)
 
 
 def prepare_request(
@@ -152,6 +191,7 @@ def prepare_request(
     stream: bool = True,
     endpoint: Endpoint | None = None,
     timeouts: Timeouts | None = None,
+    retries: int = DEFAULT_RETRIES,
     **params: Any,
 ) -> PreparedRequest:
     """Build the request :func:`astream` would send, without sending it (``--dry-run``).
@@ -167,7 +207,7 @@ def prepare_request(
     plan = _plan(
         prompt_or_messages, model=model, base_url=base_url, api=api, format=format,
         api_key=api_key, system=system, temperature=temperature, max_tokens=max_tokens,
-        stream=stream, endpoint=endpoint, timeouts=timeouts, params=params,
+        stream=stream, endpoint=endpoint, timeouts=timeouts, retries=retries, params=params,
     )  # fmt: skip
     headers = mask_headers(plan.headers, plan.secrets)
     return PreparedRequest("POST", plan.endpoint.url, headers, plan.body, plan.endpoint.format)
@@ -188,6 +228,7 @@ def astream(
     endpoint: Endpoint | None = None,
     client: httpx.AsyncClient | None = None,
     timeouts: Timeouts | None = None,
+    retries: int = DEFAULT_RETRIES,
     on_bytes: Callable[..., Any] | None = None,
     **params: Any,
 ) -> DeltaStream:
@@ -213,6 +254,9 @@ def astream(
         client: An ``httpx.AsyncClient`` to use (left open); by default one is created and
             closed with the stream.
         timeouts: Connect / first-byte / idle limits.
+        retries: How many times to send the request again when it fails before any byte of
+            the answer (429, 502, 503, 504, a connection closed): each wait is a
+            :class:`~nbstream.Retry` delta; ``0`` turns retrying off.
         on_bytes: Called with every raw chunk as it arrives (for wire inspection).
         **params: Extra body fields, passed through (``top_p=0.9``, ``seed=1`` …).
 
@@ -220,13 +264,13 @@ def astream(
         A :class:`~nbstream.DeltaStream`; its ``reply`` is the :class:`~nbstream.Reply`.
 
     Raises:
-        ConfigError: No server, an unknown API or format, or a key bound to another host
-            (raised at once, before anything is sent).
+        ConfigError: No server, an unknown API or format, a key bound to another host, or a
+            negative ``retries`` (raised at once, before anything is sent).
     """
     plan = _plan(
         prompt_or_messages, model=model, base_url=base_url, api=api, format=format,
         api_key=api_key, system=system, temperature=temperature, max_tokens=max_tokens,
-        stream=stream, endpoint=endpoint, timeouts=timeouts, params=params,
+        stream=stream, endpoint=endpoint, timeouts=timeouts, retries=retries, params=params,
     )  # fmt: skip
     ep = plan.endpoint
     if client is None:
@@ -252,27 +296,78 @@ async def _run(
         if client is not None
         else httpx.AsyncClient(follow_redirects=False, verify=_ssl_context())
     )
+    retried = 0
+    waited = 0.0
     try:
-        try:
-            # aclosing: when the consumer stops early, the exchange (and its response) is
-            # closed now, not whenever the garbage collector finalizes the generator.
-            async with aclosing(exchange(plan, http, on_bytes)) as deltas:
-                async for delta in deltas:
-                    yield delta
-        except HTTPStatusError as exc:
-            if not _rejects_stream_options(plan, exc):
-                raise
-            # The server refused stream_options (some OpenAI-compatible servers validate
-            # strictly): ask once more without it, and remember that for this URL. Nothing was
-            # yielded: the rejection came before any event.
-            _NO_STREAM_OPTIONS.add(plan.endpoint.url)
-            plan.body.pop("stream_options", None)
-            async with aclosing(exchange(plan, http, on_bytes)) as deltas:
-                async for delta in deltas:
-                    yield delta
+        while True:
+            answered = False  # a byte of a body arrived: a reset after it is not retried
+
+            def seen(chunk: bytes, at: float) -> None:
+                nonlocal answered
+                answered = True
+                if on_bytes is not None:
+                    on_bytes(chunk, at)
+
+            try:
+                # aclosing: when the consumer stops early, the exchange (and its response) is
+                # closed now, not whenever the garbage collector finalizes the generator.
+                async with aclosing(exchange(plan, http, seen)) as deltas:
+                    async for delta in deltas:
+                        yield delta
+                return
+            except HTTPStatusError as exc:
+                # Nothing was yielded: a status comes before any event.
+                if _rejects_stream_options(plan, exc):
+                    # The server refused stream_options (some OpenAI-compatible servers
+                    # validate strictly): ask once more without it, and remember that for this
+                    # URL. Not a retry: no wait, not counted.
+                    _NO_STREAM_OPTIONS.add(plan.endpoint.url)
+                    plan.body.pop("stream_options", None)
+                    continue
+                retry = _retry(exc, plan.retries, retried, waited)
+                if retry is None:
+                    raise
+            except _RESETS as exc:
+                retry = None if answered else _retry(exc, plan.retries, retried, waited)
+                if retry is None:
+                    raise
+            retried += 1
+            waited += retry.wait
+            yield retry
+            await asyncio.sleep(retry.wait)  # Cancel and Interrupt end the wait here
     finally:
         if own:
             await http.aclose()
+
+
+def _retry(exc: Exception, limit: int, retried: int, waited: float) -> Retry | None:
+    """The wait before sending again after ``exc``, or ``None`` when it is not to be retried."""
+    if retried >= limit:
+        return None
+    wait: float | None = None
+    if isinstance(exc, HTTPStatusError):
+        if exc.status_code not in RETRY_STATUSES:
+            return None
+        # Anthropic's 529 has no standard reason phrase: its body says "Overloaded".
+        said = exc.reason or _phrase(exc.status_code) or exc.server_message
+        reason = f"{exc.status_code} {said}".strip()
+        wait = exc.retry_after
+    elif isinstance(exc, _RESETS):
+        reason = "the connection closed before the answer began"
+    else:
+        return None  # refused, timed out …: sending again would not help
+    if wait is None:
+        wait = _BACKOFF_S * 2**retried * (1 - 0.25 * random.random())
+    if waited + wait > _RETRY_BUDGET_S:
+        return None  # the error says how long the server asked for
+    return Retry(retried + 1, wait, reason, time=time.monotonic())
+
+
+def _phrase(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return ""
 
 
 async def exchange(
@@ -340,6 +435,9 @@ async def exchange(
             ep.format, api=ep.api, first=first, json_path=ep.json_path, json_mode=ep.json_mode
         )
         yield Metadata(model=ep.model, format=fmt.name, streamed=True, time=first.time)
+        if source.note is not None:
+            # Known by the first event: the framing is repaired from the start or never.
+            yield Notice(source.note, time=first.time)
         for delta in fmt.feed(first):
             yield delta
         async for item in events:

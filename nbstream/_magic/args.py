@@ -111,6 +111,7 @@ class CellOptions:
     api: str | None = None
     format: str | None = None
     timeout: float | None = None
+    retries: int | None = None
     new: bool = False
     chat: str = "default"
     no_history: bool = False
@@ -169,4 +170,6 @@ def parse_cell_line(line: str) -> CellOptions:
         raise UsageError(f"-o takes a variable name, not {options.out!r}")
     if options.timeout is not None and not options.timeout > 0:
         raise UsageError(f"--timeout takes a number of seconds above 0, not {options.timeout:g}")
+    if options.retries is not None and options.retries < 0:
+        raise UsageError(f"--retries takes a whole number of at least 0, not {options.retries}")
     return options

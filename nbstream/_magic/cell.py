@@ -113,7 +113,12 @@ def plan(magics: ChatMagics, line: str, body: str) -> Plan:
         connect = Timeouts().connect
         timeouts = Timeouts(connect=min(t, connect or t), first_byte=t, idle=t)
     job = Job(
-        messages, settings, stream=not options.no_stream, wire=options.wire, timeouts=timeouts
+        messages,
+        settings,
+        stream=not options.no_stream,
+        wire=options.wire,
+        timeouts=timeouts,
+        retries=options.retries,
     )
     return Plan(options, settings, prompt, job, conversation, key)
 
