@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from .._core.deltas import Retry, retry_in
 from .._core.reply import Reply
 
 __all__ = ["Progress", "provenance", "status_line"]
@@ -31,12 +32,14 @@ class Progress:
         tokens: Text and reasoning deltas with content so far.
         first: Monotonic time of the first of them, or ``None``.
         tick: Refresh counter (turns the spinner).
+        retry: The last retry announced, shown (counting down) until its wait is over.
     """
 
     started: float
     tokens: int = 0
     first: float | None = None
     tick: int = 0
+    retry: Retry | None = None
 
     def token(self, now: float) -> None:
         """Count one delta with content, arrived at ``now``."""
@@ -56,7 +59,12 @@ class Progress:
             ``"<span>streaming · 120 tokens · 48.1 tok/s · first token 0.31 s · 2.8 s</span>"``.
         """
         elapsed = max(0.0, now - self.started)
-        if self.first is None:
+        retry = self.retry
+        if self.first is None and retry is not None and now < retry.time + retry.wait:
+            spin = _SPINNER[self.tick % len(_SPINNER)]
+            left = retry.time + retry.wait - now
+            text = f"{spin} {retry_in(left)}: {retry.reason} · {elapsed:.1f} s"
+        elif self.first is None:
             spin = _SPINNER[self.tick % len(_SPINNER)]
             text = f"{spin} waiting for the first token… {elapsed:.1f} s"
         else:
@@ -77,10 +85,10 @@ class Progress:
 
 
 def status_line(reply: Reply, notice: str | None = None) -> str:
-    """Describe how a reply ended, in one line: status, model, tokens, speed, timings.
+    """Describe how a reply ended, in one line: status, model, tokens, speed, timings, notes.
 
     Args:
-        reply: The reply.
+        reply: The reply; each of its ``notes`` is said once, at the end.
         notice: A line to append (``"demo backend, not a language model"``).
 
     Returns:
@@ -101,6 +109,7 @@ def status_line(reply: Reply, notice: str | None = None) -> str:
     parts.append(f"{reply.duration:.1f} s")
     if reply.finish_reason and reply.finish_reason not in ("stop", "end_turn"):
         parts.append(f"finish: {reply.finish_reason}")
+    parts += reply.notes
     line = " · ".join(parts)
     return f"{line} · {notice}" if notice else line
 
@@ -123,6 +132,7 @@ def provenance(reply: Reply) -> dict[str, Any]:
         "error": reply.error,
         "finish_reason": reply.finish_reason,
         "response_id": reply.response_id,
+        "notes": list(reply.notes),
         "usage": None
         if usage is None
         else {
