@@ -43,6 +43,14 @@ _CELL = [
         help="Give up when the server sends nothing for this long, before the first byte or "
         "between bytes (default: 300 s to the first byte, 120 s between bytes).",
     ),
+    argument(
+        "--retries",
+        type=int,
+        metavar="N",
+        help="Send the request again up to N times when it fails before any byte of the answer "
+        "(429, 502, 503, 504, a connection closed), waiting as long as the server asks, 20 s at "
+        "most in all (default: 2; 0: never).",
+    ),
     argument("--new", action="store_true", help="Start a new conversation (forget earlier turns)."),
     argument("--chat", metavar="NAME", default="default", help="Use the named conversation."),
     argument("--no-history", action="store_true", help="Send only this prompt; do not record it."),
