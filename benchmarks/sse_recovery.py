@@ -32,10 +32,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from sse_decode import frame, payloads, segment  # noqa: E402  (the sibling benchmark's inputs)
+from sse_decode import frame, payloads, segment  # the sibling benchmark's inputs
 
-from nbstream import SSEDecoder  # noqa: E402
-from nbstream._sse.recovery import RecoveringSSEDecoder  # noqa: E402
+from nbstream import SSEDecoder
+from nbstream._sse.recovery import RecoveringSSEDecoder
 
 QUICK = "--quick" in sys.argv
 N_EVENTS = 10_000 if QUICK else 100_000
@@ -72,7 +72,9 @@ RUNNERS: dict[str, Runner] = {
 
 def sloppy(payload: str, variant: str) -> bytes:
     """One record of a sloppy stream."""
-    return f"data:{payload}".encode() if variant == "no line breaks" else f"data: {payload}\n".encode()
+    return (
+        f"data:{payload}".encode() if variant == "no line breaks" else f"data: {payload}\n".encode()
+    )
 
 
 def cases(n: int) -> Iterator[tuple[str, Segments, list[list[str]]]]:
