@@ -54,7 +54,7 @@ from .._core.errors import ConfigError, HTTPStatusError, StreamError
 from .._core.secrets import redact
 from .._core.stream import DeltaStream
 from .._http.errors import no_events_message
-from .._http.transport import Timeouts, aconnect_sse, describe_http_error, host_of
+from .._http.transport import EventSource, Timeouts, aconnect_sse, describe_http_error, host_of
 from .._providers._common import excerpt
 from .._providers.registry import choose_format
 from .._providers.request import (
@@ -300,18 +300,11 @@ async def _run(
     waited = 0.0
     try:
         while True:
-            answered = False  # a byte of a body arrived: a reset after it is not retried
-
-            def seen(chunk: bytes, at: float) -> None:
-                nonlocal answered
-                answered = True
-                if on_bytes is not None:
-                    on_bytes(chunk, at)
-
+            opened: list[EventSource] = []  # the answer's response, once its headers are in
             try:
                 # aclosing: when the consumer stops early, the exchange (and its response) is
                 # closed now, not whenever the garbage collector finalizes the generator.
-                async with aclosing(exchange(plan, http, seen)) as deltas:
+                async with aclosing(exchange(plan, http, on_bytes, opened)) as deltas:
                     async for delta in deltas:
                         yield delta
                 return
@@ -328,6 +321,8 @@ async def _run(
                 if retry is None:
                     raise
             except _RESETS as exc:
+                # Once a byte of the answer arrived, sending again would repeat it.
+                answered = any(source.bytes_read for source in opened)
                 retry = None if answered else _retry(exc, plan.retries, retried, waited)
                 if retry is None:
                     raise
@@ -371,7 +366,10 @@ def _phrase(status: int) -> str:
 
 
 async def exchange(
-    plan: Plan, http: httpx.AsyncClient, on_bytes: Callable[..., Any] | None
+    plan: Plan,
+    http: httpx.AsyncClient,
+    on_bytes: Callable[..., Any] | None,
+    opened: list[EventSource] | None = None,
 ) -> AsyncGenerator[Delta, None]:
     """Send ``plan``'s request once and yield its deltas: metadata, content, end.
 
@@ -379,6 +377,9 @@ async def exchange(
         plan: The resolved request.
         http: The client to send with.
         on_bytes: Called with every raw chunk, if given.
+        opened: If given, the response's :class:`~nbstream.EventSource` is appended once its
+            (2xx) headers are in, so that the caller can tell whether a byte of the answer
+            arrived before a failure (``bytes_read``).
 
     Yields:
         :class:`~nbstream.Metadata` (format chosen, streamed or not), the format's deltas,
@@ -400,6 +401,8 @@ async def exchange(
         # whatever the caller's client is set to.
         kwargs["follow_redirects"] = False
     async with aconnect_sse(http, "POST", ep.url, **kwargs) as source:
+        if opened is not None:
+            opened.append(source)
         events: AsyncIterator[ServerSentEvent] = source.aiter_events()
         first = await anext(events, None)
         if first is None:
