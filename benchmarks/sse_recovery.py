@@ -189,16 +189,23 @@ def callgrind() -> None:
         for label in ("1 KiB chunks", "64 KiB chunks", "one event per chunk")
     ]
     cases += ["sloppy: no line breaks", "sloppy: single LF"]
-    jobs = [(case, name) for case in cases for name in RUNNERS]
+    # The spec decoder reads nothing of a sloppy stream: only the recovering one runs there.
+    jobs = [
+        (case, name)
+        for case in cases
+        for name in RUNNERS
+        if not (case.startswith("sloppy") and name == "spec")
+    ]
     with ThreadPoolExecutor(2) as pool:
         counts = dict(zip(jobs, pool.map(lambda job: instructions(*job), jobs), strict=True))
     for case in cases:
-        spec = counts[case, "spec"] / CALLGRIND_EVENTS
         rec = counts[case, "recovering"] / CALLGRIND_EVENTS
         if case.startswith("sloppy"):
-            # The spec decoder reads nothing here: compare with the well-formed LF stream.
+            # Compared with the same events well-formed, one per chunk, read by the spec.
             spec = counts["LF, one event per chunk", "spec"] / CALLGRIND_EVENTS
             case += " (vs LF well-formed)"
+        else:
+            spec = counts[case, "spec"] / CALLGRIND_EVENTS
         print(f"{case:38} {spec:7.0f} {rec:10.0f} {rec / spec:6.3f}x")
 
 
