@@ -61,8 +61,7 @@ def serve(host: str, port: int, out: TextIO = sys.stdout) -> int:
     Returns:
         The exit status: 1 when the port could not be bound.
     """
-    from ..server import create_app
-    from ..server._thread import ServerThread
+    from ..server import ServerThread, create_app
 
     try:
         server = ServerThread(create_app(), host=host, port=port, log_level="info")

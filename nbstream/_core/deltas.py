@@ -43,7 +43,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Literal, TypeAlias
 
-from .values import ValueRepr
+from .values import ValueRepr, public
 
 __all__ = [
     "Delta",
@@ -77,6 +77,7 @@ DeltaKind: TypeAlias = Literal[
 ]
 
 
+@public
 @dataclass(frozen=True, slots=True, repr=False)
 class TextDelta(ValueRepr):
     """A piece of the answer's text.
@@ -91,6 +92,7 @@ class TextDelta(ValueRepr):
     kind: Literal["text"] = field(default="text", init=False)
 
 
+@public
 @dataclass(frozen=True, slots=True, repr=False)
 class ReasoningDelta(ValueRepr):
     """A piece of the model's reasoning ("thinking") text, shown apart from the answer.
@@ -105,6 +107,7 @@ class ReasoningDelta(ValueRepr):
     kind: Literal["reasoning"] = field(default="reasoning", init=False)
 
 
+@public
 @dataclass(frozen=True, slots=True, repr=False)
 class ToolCallDelta(ValueRepr):
     """A fragment of a tool (function) call.
@@ -128,6 +131,7 @@ class ToolCallDelta(ValueRepr):
     kind: Literal["tool_call"] = field(default="tool_call", init=False)
 
 
+@public
 @dataclass(frozen=True, slots=True, repr=False)
 class ServerToolCallDelta(ValueRepr):
     """A fragment of a tool call that the server ran itself, during this reply.
@@ -160,6 +164,7 @@ class ServerToolCallDelta(ValueRepr):
     kind: Literal["server_tool_call"] = field(default="server_tool_call", init=False)
 
 
+@public
 @dataclass(frozen=True, slots=True, repr=False)
 class Usage(ValueRepr):
     """Token counts reported by the server.
@@ -202,6 +207,7 @@ class Usage(ValueRepr):
         return Usage(inp, out, total, reasoning, time=newer.time)
 
 
+@public
 @dataclass(frozen=True, slots=True, repr=False)
 class Finish(ValueRepr):
     """The server's reason for ending the answer, as it spelled it.
@@ -216,6 +222,7 @@ class Finish(ValueRepr):
     kind: Literal["finish"] = field(default="finish", init=False)
 
 
+@public
 @dataclass(frozen=True, slots=True, repr=False)
 class ErrorDelta(ValueRepr):
     """An error the server reported inside a successful stream.
@@ -232,6 +239,7 @@ class ErrorDelta(ValueRepr):
     kind: Literal["error"] = field(default="error", init=False)
 
 
+@public
 @dataclass(frozen=True, slots=True, repr=False)
 class Notice(ValueRepr):
     """Something the user should know about how the answer arrived, which is not part of it.
@@ -249,12 +257,13 @@ class Notice(ValueRepr):
     kind: Literal["notice"] = field(default="notice", init=False)
 
 
+@public
 @dataclass(frozen=True, slots=True, repr=False)
 class Retry(ValueRepr):
     """The request failed before any byte of its answer and will be sent again after a wait.
 
     Only failures before the answer begins are retried (nothing would be repeated): 429, 502,
-    503 and 504, and a connection closed before the first byte. The wait is an ordinary
+    503, 504 and 529, and a connection closed before the first byte. The wait is an ordinary
     ``asyncio.sleep``, so Cancel and Interrupt end it at once.
 
     Attributes:
@@ -289,6 +298,7 @@ def retry_in(seconds: float) -> str:
     return f"retrying in {whole} s" if whole else "retrying now"
 
 
+@public
 @dataclass(frozen=True, slots=True, repr=False)
 class Metadata(ValueRepr):
     """Facts about the reply that are not content.
@@ -311,6 +321,7 @@ class Metadata(ValueRepr):
     kind: Literal["metadata"] = field(default="metadata", init=False)
 
 
+@public
 @dataclass(frozen=True, slots=True, repr=False)
 class End(ValueRepr):
     """The stream ended without an exception.

@@ -28,6 +28,8 @@ from __future__ import annotations
 
 from typing import Literal
 
+from .values import public
+
 __all__ = [
     "AuthenticationError",
     "ConfigError",
@@ -44,10 +46,12 @@ __all__ = [
 ]
 
 
+@public
 class NbstreamError(Exception):
     """Base class of every exception nbstream raises itself."""
 
 
+@public
 class HTTPStatusError(NbstreamError):
     """The server answered with a non-2xx status.
 
@@ -85,18 +89,22 @@ class HTTPStatusError(NbstreamError):
         self.retry_after = retry_after
 
 
+@public
 class AuthenticationError(HTTPStatusError):
     """401 or 403: the API key is missing, wrong, or lacks permission."""
 
 
+@public
 class RateLimitError(HTTPStatusError):
     """429 Too Many Requests; ``retry_after`` says how long the server asked us to wait."""
 
 
+@public
 class StreamError(NbstreamError):
     """The response body cannot be read as a stream to its end."""
 
 
+@public
 class UnsupportedContentTypeError(StreamError):
     """The response's content type is neither SSE, NDJSON nor JSON.
 
@@ -109,6 +117,7 @@ class UnsupportedContentTypeError(StreamError):
         self.content_type = content_type
 
 
+@public
 class EventTooLargeError(StreamError):
     """One event grew past the decoder's configured maximum size.
 
@@ -124,6 +133,7 @@ class EventTooLargeError(StreamError):
 TimeoutPhase = Literal["connect", "first byte", "idle"]
 
 
+@public
 class StreamTimeoutError(StreamError, TimeoutError):
     """A connect, first-byte or idle timeout ran out.
 
@@ -140,6 +150,7 @@ class StreamTimeoutError(StreamError, TimeoutError):
         self.seconds = seconds
 
 
+@public
 class ServerReportedError(NbstreamError):
     """The server reported an error inside a successful (HTTP 200) stream.
 
@@ -152,10 +163,12 @@ class ServerReportedError(NbstreamError):
         self.code = code
 
 
+@public
 class FormatError(NbstreamError):
     """A wire format could not be chosen, or a request body could not be built."""
 
 
+@public
 class ConfigError(NbstreamError):
     """A setting is wrong or missing; the message says which and how to fix it."""
 

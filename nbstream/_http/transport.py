@@ -25,7 +25,8 @@ import httpx
 from .._core.errors import EventTooLargeError, StreamTimeoutError, UnsupportedContentTypeError
 from .._core.secrets import redact
 from .._core.stream import describe_error
-from .._core.values import ValueRepr
+from .._core.urls import host_of
+from .._core.values import ValueRepr, public
 from .._sse.decoder import DEFAULT_MAX_EVENT_SIZE, ServerSentEvent, SSEDecoder
 from .._sse.ndjson import NDJSONDecoder
 from .._sse.recovery import RecoveringSSEDecoder
@@ -39,7 +40,6 @@ __all__ = [
     "aconnect_sse",
     "aiter_sse",
     "describe_http_error",
-    "host_of",
 ]
 
 EventMode: TypeAlias = Literal["sse", "ndjson", "json"]
@@ -59,6 +59,7 @@ _TRANSPORT_ERRORS: tuple[tuple[type[httpx.HTTPError], str], ...] = (
 )
 
 
+@public
 async def aiter_sse(
     chunks: AsyncIterable[bytes], *, max_event_size: int = DEFAULT_MAX_EVENT_SIZE
 ) -> AsyncIterator[ServerSentEvent]:
@@ -81,6 +82,7 @@ async def aiter_sse(
     decoder.flush()
 
 
+@public
 @asynccontextmanager
 async def aconnect_sse(
     client: httpx.AsyncClient,
@@ -135,7 +137,7 @@ async def aconnect_sse(
         "timeout", httpx.Timeout(timeouts.connect, read=None, write=None, pool=timeouts.connect)
     )
     request = client.build_request(method, url, headers=headers, **kwargs)
-    where = host_of(request.url)
+    where = host_of(str(request.url))
     loop = asyncio.get_running_loop()
     deadline = None if timeouts.first_byte is None else loop.time() + timeouts.first_byte
     try:
@@ -185,7 +187,7 @@ async def _status_error(source: EventSource, secrets: list[str | None]) -> Excep
     return status_error(
         response.status_code,
         reason=response.reason_phrase,
-        host=host_of(url),
+        host=host_of(str(url)),
         body=b"".join(parts)[:_ERROR_BODY_LIMIT].decode("utf-8", "replace"),
         url=str(url.copy_with(query=None, fragment=None)),
         retry_after=response.headers.get("retry-after"),
@@ -193,6 +195,7 @@ async def _status_error(source: EventSource, secrets: list[str | None]) -> Excep
     )
 
 
+@public
 @dataclass(frozen=True, slots=True, repr=False)
 class Timeouts(ValueRepr):
     """How long to wait, in seconds, at each phase of a streamed request (``None``: no limit).
@@ -214,12 +217,6 @@ class Timeouts(ValueRepr):
     idle: float | None = 120.0
 
 
-def host_of(url: httpx.URL) -> str:
-    """Host and port of a request's URL, for messages (never credentials or paths)."""
-    host: str = url.host
-    return f"{host}:{url.port}" if url.port else host
-
-
 def describe_http_error(exc: BaseException, secrets: Iterable[str | None] = ()) -> str:
     """Describe an exception in one readable line, naming the host of an httpx error.
 
@@ -238,7 +235,7 @@ def describe_http_error(exc: BaseException, secrets: Iterable[str | None] = ()) 
     where = ""
     # httpx raises RuntimeError when no request is attached to the exception.
     with suppress(RuntimeError):
-        where = f" {host_of(exc.request.url)}"
+        where = f" {host_of(str(exc.request.url))}"
     template = next(
         (text for kind, text in _TRANSPORT_ERRORS if isinstance(exc, kind)),
         "{name} from{where}: {detail}",
@@ -253,6 +250,7 @@ def _content_type(response: httpx.Response) -> str:
     return value.split(";")[0].strip().lower()
 
 
+@public
 class EventSource:
     """An open streamed response (the value of :func:`aconnect_sse`).
 
@@ -319,7 +317,7 @@ class EventSource:
 
     def _unsupported(self) -> UnsupportedContentTypeError:
         shown = self.content_type or "no content type"
-        where = host_of(self._response.request.url)
+        where = host_of(str(self._response.request.url))
         return UnsupportedContentTypeError(
             redact(
                 f"{where} answered with {shown!s}, not a stream nbstream can read "
@@ -450,7 +448,7 @@ async def _timed(
 ) -> AsyncGenerator[bytes, None]:
     """Yield the body's chunks, enforcing the first-byte deadline and then the idle limit."""
     loop = asyncio.get_running_loop()
-    where = host_of(response.request.url)
+    where = host_of(str(response.request.url))
     body = cast(AsyncGenerator[bytes, None], response.aiter_bytes())  # httpx: an async generator
     first = True
     try:

@@ -12,20 +12,21 @@ from __future__ import annotations
 
 import asyncio
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from IPython.core.error import UsageError
 
 from .._chat.chat import ChatHandle
 from .._chat.ipython import Markdown, display
-from .._chat.run import Job, open_stream, run_job, shell_kind
+from .._chat.run import Job, dry_run_request, open_stream, run_job
 from .._core.conversation import Conversation, Turn
 from .._core.errors import NbstreamError
 from .._core.interpolate import interpolate
 from .._core.reply import Reply
 from .._core.secrets import redact
-from .._engine.settings import Layer, Settings, check_no_key, env_layer, resolve
+from .._engine.settings import Settings, check_no_key, env_layer, merge
+from .._view.shell import shell_kind
 from .args import CellOptions, parse_cell_line
 
 if TYPE_CHECKING:
@@ -39,7 +40,7 @@ active: ChatMagics | None = None
 
 @dataclass
 class Plan:
-    """Everything one cell will do, decided before anything is sent."""
+    """Everything one cell will do, decided before anything is sent (or started)."""
 
     options: CellOptions
     settings: Settings
@@ -56,7 +57,7 @@ def _magics() -> ChatMagics:
 
 
 def plan(magics: ChatMagics, line: str, body: str) -> Plan:
-    """Parse and resolve a ``%%chat`` cell without sending anything.
+    """Parse and resolve a ``%%chat`` cell without sending or starting anything.
 
     Args:
         magics: The loaded magics (session settings, conversations, the current cell id).
@@ -72,18 +73,8 @@ def plan(magics: ChatMagics, line: str, body: str) -> Plan:
     """
     try:
         check_no_key(line)
-        options = parse_cell_line(line)
-        call = Layer(
-            source="cell",
-            base_url=options.base_url,
-            model=options.model,
-            api=options.api,
-            format=options.format,
-            system=options.system,
-            temperature=options.temperature,
-            max_tokens=options.max_tokens,
-        )
-        settings = resolve(env_layer(), magics.layer(), call)
+        options, cell = parse_cell_line(line)
+        settings = merge(env_layer(), magics.layer(), cell).resolve()
         ns = magics.shell.user_ns if magics.shell is not None else {}
         prompt = interpolate(body.strip(), ns)
         system = interpolate(settings.system, ns) if settings.system else None
@@ -91,11 +82,12 @@ def plan(magics: ChatMagics, line: str, body: str) -> Plan:
         raise UsageError(str(exc)) from None
     if not prompt:
         raise UsageError("the %%chat cell is empty: write the prompt below the %%chat line")
-    if not settings.model:
+    if not settings.model and settings.api != "custom":  # a home-made server may take none
         raise UsageError(
             f"no model for {settings.base_url}: pass -m NAME or run %chat config model=NAME "
             "(%chat models lists them)"
         )
+    settings = replace(settings, system=system)  # what the messages say
     conversation = magics.chats.get(options.chat)
     key = magics.cell_id
     # --new forgets the conversation only when the request is really sent (see execute), so a
@@ -105,37 +97,25 @@ def plan(magics: ChatMagics, line: str, body: str) -> Plan:
         messages.append({"role": "user", "content": prompt})
     else:
         messages = conversation.messages(prompt, key=key, system=system)
-    timeouts = None
-    if options.timeout is not None:
-        from .._http.transport import Timeouts
-
-        t = options.timeout
-        connect = Timeouts().connect
-        timeouts = Timeouts(connect=min(t, connect or t), first_byte=t, idle=t)
-    job = Job(
-        messages,
-        settings,
-        stream=not options.no_stream,
-        wire=options.wire,
-        timeouts=timeouts,
-        retries=options.retries,
-    )
+    job = Job(messages, settings, wire=options.wire)
     return Plan(options, settings, prompt, job, conversation, key)
 
 
 def dry_run(p: Plan) -> Any:
-    """What ``--dry-run`` shows: the exact request, the key masked, nothing sent."""
-    from .._chat.run import request_kwargs
-    from .._engine.engine import prepare_request
-
+    """What ``--dry-run`` shows: the exact request, the key masked; nothing sent or started."""
     try:
-        request = prepare_request(p.job.messages, **request_kwargs(p.job))
+        request = dry_run_request(p.job)
     except NbstreamError as exc:
         raise UsageError(str(exc)) from None
     secrets = [p.settings.api_key]
     text = redact(str(request), secrets)
     curl = redact(request.as_curl(), secrets)
     notes = "".join(f"\n\n*{n}*" for n in p.job.notices)
+    if p.settings.embedded:
+        notes += (
+            "\n\n*the embedded demo backend starts when a request is sent: its address is "
+            "not known yet*"
+        )
     return Markdown(
         f"**dry run** — nothing was sent ({p.job.provenance})\n\n{_fenced(text, 'http')}\n\n"
         f"{_fenced(curl, 'sh')}{notes}"

@@ -24,8 +24,9 @@ from collections.abc import Callable
 from typing import Any, Literal
 
 from .paint import Op, Painter
+from .shell import shell_kind
 
-__all__ = ["Mode", "Surface", "in_kernel"]
+__all__ = ["Mode", "Surface"]
 
 Mode = Literal["display", "widget", "text"]
 
@@ -35,15 +36,6 @@ def _ipy(name: str) -> Any:
     import IPython.display
 
     return getattr(IPython.display, name)
-
-
-def in_kernel() -> bool:
-    """Tell whether this runs in a Jupyter kernel (as opposed to terminal IPython or Python)."""
-    ipython = sys.modules.get("IPython")
-    if ipython is None:
-        return False
-    shell = ipython.get_ipython()
-    return shell is not None and getattr(shell, "kernel", None) is not None
 
 
 class Surface:
@@ -172,7 +164,7 @@ class Surface:
 
     def _durable_copy(self, line: str, metadata: dict[str, Any], painter: Painter) -> int:
         """Leave a layout view's answer as a regular display output too, collapsed."""
-        if not in_kernel():
+        if shell_kind() != "kernel":
             return 0
         parts = [painter.reasoning_html, *(seg.html for seg in painter.segments)]
         # No blank line inside: the markdown renderer passes one HTML block through verbatim.

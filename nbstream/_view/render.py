@@ -25,6 +25,7 @@ separate ``text/html``):
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 from collections.abc import Sequence
@@ -36,6 +37,8 @@ from markdown_it.renderer import RendererHTML
 from markdown_it.token import Token
 from markdown_it.utils import EnvType, OptionsDict
 from mdit_py_plugins.dollarmath import dollarmath_plugin
+
+from .._core.reply import set_markdown_renderer
 
 __all__ = ["Renderer", "safe_url"]
 
@@ -163,3 +166,17 @@ def _math(before: str, after: str) -> Any:
         return before + html.escape(tokens[idx].content, quote=False) + after
 
     return rule
+
+
+@functools.cache
+def _shared() -> Renderer:
+    return Renderer()
+
+
+def _render_reply(text: str) -> str:
+    return _shared().render(text)
+
+
+# A Reply shows its answer through this renderer (Reply._repr_mimebundle_). The core cannot import
+# the view, so the view hands it down when it loads.
+set_markdown_renderer(_render_reply)

@@ -10,9 +10,9 @@ Start it with ``nbstream serve`` on the command line, or in Python::
         ...
         server.log[-1].tokens_sent                   # what the server did, for assertions
 
-Endpoints (POST): ``/v1/chat/completions``, ``/v1/responses`` (OpenAI), ``/v1/messages``
-(Anthropic), ``/api/chat`` (Ollama NDJSON), ``/seed/echo``, ``/seed/plain``, ``/seed/sider``,
-``/seed/cumulative`` (home-made servers); GET ``/v1/models``, ``/health``, ``/``.
+Endpoints (POST): one per wire format, listed in ``_formats.FORMATS`` — ``/v1/chat/completions``
+(OpenAI), ``/v1/messages`` (Anthropic), ``/api/chat`` (Ollama NDJSON), ``/seed/echo`` (a
+home-made server) and the others; ``GET /`` lists them all. GET ``/v1/models``, ``/health``.
 
 Models: ``demo`` (markdown answers chosen by keywords: code, math, table, long), ``echo`` (the
 last user message), ``lorem`` (``n`` words), ``hostile`` (script-injection payloads); any other
@@ -57,6 +57,7 @@ from ._app import create_app
 from ._background import BackgroundServer, shared, start
 from ._log import RequestLog, RequestRecord
 from ._options import FAULTS, MODELS, OptionError, Options, parse_options
+from ._thread import ServerThread
 
 __all__ = [
     "FAULTS",
@@ -66,6 +67,7 @@ __all__ = [
     "Options",
     "RequestLog",
     "RequestRecord",
+    "ServerThread",
     "create_app",
     "parse_options",
     "shared",

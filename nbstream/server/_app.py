@@ -29,7 +29,6 @@ from ._frames import Frame, Turn, WireFormat
 from ._generate import HangUp, gzipped, paced_bytes, paced_frames
 from ._log import RequestLog, RequestRecord
 from ._options import MODELS, OptionError, Options, parse_options, split_model
-from ._prompt import prompt_of
 
 __all__ = ["create_app"]
 
@@ -167,7 +166,14 @@ async def _handle(
         return _reject(
             log, record, fmt, 400, "invalid_request_error", f"the body is not a JSON object ({exc})"
         )
-    requested = str(body.get("model") or request.query_params.get("model") or "demo")
+    # The model is in the body, or in the path for the APIs that name it there (a route with
+    # a {model} parameter), or in the query.
+    requested = str(
+        body.get("model")
+        or request.path_params.get("model")
+        or request.query_params.get("model")
+        or "demo"
+    )
     name, option_text = split_model(requested)
     try:
         options = parse_options(option_text, request.headers.get(HEADER, ""), request.query_params)
@@ -188,7 +194,7 @@ async def _handle(
     rejection = _status_fault(request, body, fmt, options, log, record)
     if rejection is not None:
         return rejection
-    prompt, prompt_tokens = prompt_of(body)
+    prompt, prompt_tokens = fmt.prompt(body)
     include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
     turn = Turn(model=requested, prompt_tokens=prompt_tokens, include_usage=include_usage)
     tokens = tokenize(answer(model, prompt, options.n))
@@ -227,7 +233,14 @@ def _status_fault(
     fault = options.fault
     if fault == "401":
         # Some proxies echo the credential they rejected; the secrets tests rely on this.
-        given = request.headers.get("authorization") or request.headers.get("x-api-key") or "(none)"
+        given = next(
+            (
+                request.headers[name]
+                for name in ("authorization", "x-api-key", fmt.key_header)
+                if name in request.headers
+            ),
+            "(none)",
+        )
         message = f"Incorrect API key provided: {given}. Check the key you configured."
         kind = "authentication_error" if fmt.name == "anthropic" else "invalid_request_error"
         return _reject(log, record, fmt, 401, kind, message, "invalid_api_key")

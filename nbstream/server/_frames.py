@@ -17,6 +17,8 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from ._prompt import prompt_of
+
 __all__ = ["Frame", "Turn", "WireFormat", "dumps", "encode"]
 
 
@@ -77,6 +79,8 @@ class WireFormat:
         sse: ``True`` for SSE framing, ``False`` for one JSON value per line.
         data_prefix: What starts a data line (Sider-style servers send ``data:`` with no space).
         stream_default: Whether a request that does not say ``stream`` gets a stream.
+        key_header: The header the service's clients send their key in (echoed by the ``401``
+            fault, as some proxies do).
     """
 
     name: ClassVar[str] = ""
@@ -84,6 +88,16 @@ class WireFormat:
     sse: ClassVar[bool] = True
     data_prefix: ClassVar[str] = "data: "
     stream_default: ClassVar[bool] = False
+    key_header: ClassVar[str] = "authorization"
+
+    def prompt(self, body: dict[str, Any]) -> tuple[str, int]:
+        """The last user message of a request, and the prompt's size in words.
+
+        The request shapes that carry ``messages``, ``input``, ``query`` or ``prompt`` are read
+        by :func:`~nbstream.server._prompt.prompt_of`; a format whose requests look otherwise
+        reads its own.
+        """
+        return prompt_of(body)
 
     def head(self, turn: Turn) -> list[Frame]:
         """Frames before the first token."""

@@ -201,3 +201,33 @@ def test_retry_and_notice_deltas() -> None:
     assert retry == Retry(1, 2.6, "429 Too Many Requests", time=9.0)  # time is not compared
     assert repr(Notice("n")) == "Notice(text='n')"
     assert Notice("n").kind == "notice"
+
+
+def test_a_reply_shows_itself_as_sanitized_markdown_over_its_status_line() -> None:
+    import nbstream._view.render  # noqa: F401 - the view hands the reply its renderer
+
+    r = build(
+        Metadata(model="m1", time=100.0),
+        TextDelta("**hi** <img src=x onerror=alert(1)>", time=101.0),
+        End(True),
+    )
+    data, metadata = r._repr_mimebundle_()
+    assert data["text/plain"] == repr(r)
+    markdown = data["text/markdown"]
+    assert "<strong>hi</strong>" in markdown
+    assert "<img" not in markdown  # the model's HTML is shown as text, never run
+    assert "&lt;img" in markdown
+    assert markdown.endswith(
+        "<p><small>✓ done · m1 · 1 tokens · first token 1.00 s · 10.0 s</small></p>\n"
+    )
+    assert metadata["nbstream"]["status"] == "finished"
+    assert metadata["nbstream"]["model"] == "m1"
+
+
+def test_the_status_line_is_escaped_in_the_bundle() -> None:
+    import nbstream._view.render  # noqa: F401
+
+    r = build(ErrorDelta("<script>x</script>", "e", time=101.0), End(True))
+    markdown = r._repr_mimebundle_()[0]["text/markdown"]
+    assert "<script>" not in markdown
+    assert "&lt;script&gt;" in markdown

@@ -1,9 +1,10 @@
-"""The view's status lines: the live one (a retry's wait counting down), the final one (notes)."""
+"""The status lines: the view's live one (a retry's wait counting down), the reply's final one."""
 
 from __future__ import annotations
 
 from nbstream import End, Notice, ReplyBuilder, Retry, TextDelta
-from nbstream._view.status import Progress, provenance, status_line
+from nbstream._core.reply import provenance, status_line
+from nbstream._view.status import Progress
 
 
 def test_a_retry_wait_counts_down_then_the_wait_for_the_first_token_resumes() -> None:
