@@ -176,3 +176,16 @@ def test_retries_must_be_a_whole_number_of_at_least_zero() -> None:
         astream("x", base_url=URL, retries=-1)
     with pytest.raises(TypeError):
         astream("x", base_url=URL, retries=1.5)  # type: ignore[arg-type]
+
+
+def test_retries_is_one_setting_from_every_source() -> None:
+    from nbstream._engine.engine import _plan
+    from nbstream._engine.settings import Settings, env_layer, merge
+
+    assert _plan("x", Settings.layer(base_url=URL)).retries == 2  # the default
+    env = env_layer({"NBSTREAM_RETRIES": "0"})
+    assert _plan("x", merge(env, Settings.layer(base_url=URL))).retries == 0
+    cell = Settings.parse({"retries": "1"}, where="the %%chat line", flags=True)
+    assert _plan("x", merge(env, cell, Settings.layer(base_url=URL))).retries == 1
+    with pytest.raises(ConfigError, match="retries takes a whole number"):
+        Settings.parse({"retries": "two"}, where="%chat config")
