@@ -18,12 +18,15 @@ the awaiting cell.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Callable, Coroutine, Generator, Sequence
 from typing import TYPE_CHECKING, Any, Unpack
 
+from .._core.context import ContextItem
 from .._core.conversation import Message
 from .._core.reply import Reply
 from .._core.values import public
+from .._engine.context import apply_context
 from .._engine.settings import ChatOptions, Settings, env_layer, merge, takes_options
 from .._providers.request import as_messages
 from .._view.shell import shell_kind
@@ -135,13 +138,20 @@ async def chat(
     Raises:
         TypeError: A keyword that is not an option (body fields go in ``extra_body``).
         ConfigError: A setting is wrong (e.g. a bad ``NBSTREAM_`` variable).
+        InterpolationError: A ``{{name}}`` not in ``context``, or a name that looks like a
+            secret.
         asyncio.CancelledError: Interrupted.
     """
     from .run import Job, run_job
 
     call = Settings.from_options(options, caller="chat")
     settings = merge(env_layer(), call).resolve()
-    job = Job(as_messages(prompt_or_messages, settings.system), settings, client=client)
+    messages = as_messages(prompt_or_messages, settings.system)
+    context: tuple[ContextItem, ...] = ()
+    if settings.context:
+        messages, context = apply_context(messages, settings.context, settings.context_budget)
+        settings = dataclasses.replace(settings, context={})  # applied: not again by the engine
+    job = Job(messages, settings, client=client, context=context)
     show = shell_kind() != "none" if display is None else display
     return await run_job(job, show=show)
 

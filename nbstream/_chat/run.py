@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 
+from .._core.context import ContextItem
 from .._core.conversation import Message
 from .._core.errors import ConfigError
 from .._core.reply import Reply
@@ -69,6 +71,7 @@ class Job:
         wire: Keep the raw frames with their arrival times.
         client: An ``httpx.AsyncClient`` to reuse.
         frames: Filled with ``(arrival_s, bytes)`` when ``wire`` is on.
+        context: What the prompt's values were (shown by the view, kept on the reply).
     """
 
     messages: list[Message]
@@ -76,6 +79,7 @@ class Job:
     wire: bool = False
     client: httpx.AsyncClient | None = None
     frames: list[tuple[float, bytes]] = field(default_factory=list)
+    context: tuple[ContextItem, ...] = ()
 
     @property
     def notices(self) -> tuple[str, ...]:
@@ -172,9 +176,10 @@ async def run_job(job: Job, *, show: bool, stream: DeltaStream | None = None) ->
             return await show_stream(stream, job)
         async with ticker():
             try:
-                return await _drain(stream)
+                reply = await _drain(stream)
             except Exception:  # noqa: BLE001 - the reply records the failure, described
-                return stream.reply
+                reply = stream.reply
+        return dataclasses.replace(reply, context=job.context) if job.context else reply
     except asyncio.CancelledError:
         stream.note_cancel("interrupted")
         raise

@@ -26,6 +26,8 @@ from collections.abc import Callable, Container
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeAlias
 
+from .context import ContextItem
+from .context import metadata as context_metadata
 from .deltas import (
     Delta,
     End,
@@ -132,6 +134,8 @@ class Reply(ValueRepr):
         started: Monotonic time the request started.
         ended: Monotonic time the reply ended.
         deltas: Every delta in arrival order (their ``time`` is the arrival time).
+        context: What the prompt's ``{{name}}`` values were (names, kinds, sizes, what was
+            cut), when the chat was given any.
     """
 
     text: str = ""
@@ -152,6 +156,7 @@ class Reply(ValueRepr):
     ended: float = field(default=0.0, repr=False)
     deltas: tuple[Delta, ...] = field(default=(), repr=False)
     exception: BaseException | None = field(default=None, repr=False, compare=False)
+    context: tuple[ContextItem, ...] = field(default=(), repr=False, compare=False)
 
     def __str__(self) -> str:
         return self.text
@@ -501,6 +506,8 @@ def provenance(reply: Reply) -> dict[str, Any]:
             "tokens_per_s": None if reply.tokens_per_s is None else round(reply.tokens_per_s, 2),
             "output_tokens": reply.output_tokens,
         },
+        # Names, kinds and sizes of the values sent: never their content.
+        "context": context_metadata(reply.context) or None,
     }
 
 

@@ -72,6 +72,7 @@ from .._providers.request import (
 )
 from .._sse.decoder import ServerSentEvent
 from .._sse.ndjson import NDJSONDecoder
+from .context import apply_context
 from .endpoint import Endpoint
 from .settings import ChatOptions, Settings, takes_options
 
@@ -121,6 +122,8 @@ def _plan(prompt_or_messages: str | Sequence[Mapping[str, Any]], settings: Setti
         raise ConfigError(f"retries takes a whole number of at least 0, not {retries}")
     endpoint = settings.endpoint()
     messages = as_messages(prompt_or_messages, settings.system)
+    if settings.context:
+        messages, _ = apply_context(messages, settings.context, settings.context_budget)
     url = endpoint_url(endpoint.api, endpoint.base_url, endpoint.model, settings.stream)
     include_usage = url not in _NO_STREAM_OPTIONS
     body = build_body(

@@ -350,6 +350,25 @@ class Settings(ValueRepr):
         session=False,
         factory=_empty,
     )
+    context_budget: int = _option(
+        "The most tokens (about 4 characters each) that ``{{name}}`` values may put in one "
+        "prompt, shared among them; what is cut is said in the prompt. Images are not counted: "
+        "they are sent downscaled.",
+        4000,
+        kind="count",
+        env=("NBSTREAM_CONTEXT_BUDGET",),
+        flags=("--context-budget",),
+        metavar="TOKENS",
+    )
+    context: Mapping[str, Any] = _option(
+        "Values for the prompt, by name (``{'df': df, 'fig': fig}``): ``{{name}}`` in the prompt "
+        "or ``system`` takes one; the others follow the prompt, each under its name. Rendered "
+        "within ``context_budget``; a figure or image is sent as an image.",
+        kind="code",
+        session=False,
+        factory=_empty,
+        shown=False,
+    )
 
     # Bookkeeping, not options.
     given: frozenset[str] = field(default=frozenset(), repr=False, compare=False)
@@ -715,6 +734,8 @@ class ChatOptions(TypedDict, total=False):
     json_mode: JsonMode
     body: Mapping[str, Any] | str | None
     extra_body: Mapping[str, Any]
+    context_budget: int
+    context: Mapping[str, Any]
     endpoint: Endpoint
 
 

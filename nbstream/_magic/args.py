@@ -80,6 +80,12 @@ _CELL = [
         help="Show the raw frames, with arrival times, beside the answer.",
     ),
     argument(
+        "--error",
+        action="store_true",
+        help="Add the session's last error (type, message, the frames of your cells) to the "
+        "prompt, as {{_error}} does.",
+    ),
+    argument(
         "--dry-run",
         action="store_true",
         help="Show the exact request (key redacted) and send nothing.",
@@ -140,6 +146,7 @@ class CellOptions:
     wire: bool = False
     dry_run: bool = False
     bg: bool = False
+    error: bool = False
 
 
 def _unquote(value: Any) -> Any:

@@ -11,7 +11,9 @@ the chat in the background and returns its :class:`~nbstream._chat.chat.ChatHand
 from __future__ import annotations
 
 import asyncio
+import collections
 import re
+import sys
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
@@ -22,9 +24,10 @@ from .._chat.ipython import Markdown, display
 from .._chat.run import Job, dry_run_request, open_stream, run_job
 from .._core.conversation import Conversation, Turn
 from .._core.errors import NbstreamError
-from .._core.interpolate import interpolate
+from .._core.interpolate import placeholders
 from .._core.reply import Reply
 from .._core.secrets import redact
+from .._engine.context import with_context
 from .._engine.settings import Settings, check_no_key, env_layer, merge
 from .._view.shell import shell_kind
 from .args import CellOptions, parse_cell_line
@@ -76,12 +79,21 @@ def plan(magics: ChatMagics, line: str, body: str) -> Plan:
         options, cell = parse_cell_line(line)
         settings = merge(env_layer(), magics.layer(), cell).resolve()
         ns = magics.shell.user_ns if magics.shell is not None else {}
-        prompt = interpolate(body.strip(), ns)
-        system = interpolate(settings.system, ns) if settings.system else None
+        text = body.strip()
+        if not text:
+            raise UsageError("the %%chat cell is empty: write the prompt below the %%chat line")
+        if options.error:
+            text += "\n\nThe last error:\n{{_error}}"
+        ns = _with_last_error(ns, text, settings.system or "")
+        asked = [{"role": "system", "content": settings.system}] if settings.system else []
+        asked, context = with_context(
+            [*asked, {"role": "user", "content": text}], ns, settings.context_budget
+        )
     except NbstreamError as exc:
         raise UsageError(str(exc)) from None
-    if not prompt:
-        raise UsageError("the %%chat cell is empty: write the prompt below the %%chat line")
+    system = str(asked[0]["content"]) if settings.system else None
+    content = asked[-1]["content"]
+    prompt = content if isinstance(content, str) else _text_of(content)
     if not settings.model and settings.api != "custom":  # a home-made server may take none
         raise UsageError(
             f"no model for {settings.base_url}: pass -m NAME or run %chat config model=NAME "
@@ -97,8 +109,30 @@ def plan(magics: ChatMagics, line: str, body: str) -> Plan:
         messages.append({"role": "user", "content": prompt})
     else:
         messages = conversation.messages(prompt, key=key, system=system)
-    job = Job(messages, settings, wire=options.wire)
+    messages[-1]["content"] = content  # with its images, if any
+    job = Job(messages, settings, wire=options.wire, context=context)
     return Plan(options, settings, prompt, job, conversation, key)
+
+
+def _with_last_error(ns: Any, *texts: str) -> Any:
+    """The namespace with ``_error``, the session's last exception, when a prompt asks for it.
+
+    IPython keeps the last exception shown in ``sys.last_value`` (``InteractiveShell.
+    _get_exc_info``), as the plain interpreter does; ``_error`` defined by the user wins.
+    """
+    if "_error" in ns or not any("_error" in placeholders(t) for t in texts):
+        return ns
+    last = getattr(sys, "last_exc", None) or getattr(sys, "last_value", None)
+    if last is None:
+        raise UsageError("no error to send: no cell has raised an exception in this session")
+    return collections.ChainMap({"_error": last}, ns)
+
+
+def _text_of(content: list[dict[str, Any]]) -> str:
+    """The text a turn records for a prompt with images: its text, each image marked."""
+    return "".join(
+        str(p.get("text", "")) if p.get("type") == "text" else "[image]" for p in content
+    )
 
 
 def dry_run(p: Plan) -> Any:
@@ -108,8 +142,8 @@ def dry_run(p: Plan) -> Any:
     except NbstreamError as exc:
         raise UsageError(str(exc)) from None
     secrets = [p.settings.api_key]
-    text = redact(str(request), secrets)
-    curl = redact(request.as_curl(), secrets)
+    text = _short_images(redact(str(request), secrets))
+    curl = _short_images(redact(request.as_curl(), secrets))
     notes = "".join(f"\n\n*{n}*" for n in p.job.notices)
     if p.settings.embedded:
         notes += (
@@ -119,6 +153,17 @@ def dry_run(p: Plan) -> Any:
     return Markdown(
         f"**dry run** — nothing was sent ({p.job.provenance})\n\n{_fenced(text, 'http')}\n\n"
         f"{_fenced(curl, 'sh')}{notes}"
+    )
+
+
+# Base64 runs this long are image data: a figure is tens of kilobytes of it.
+_BASE64_RUN = re.compile(r"[A-Za-z0-9+/]{200,}={0,2}")
+
+
+def _short_images(text: str) -> str:
+    """``text`` with image data shortened for display: its start and its size are kept."""
+    return _BASE64_RUN.sub(
+        lambda m: f"{m.group(0)[:24]}…[{len(m.group(0)) * 3 // 4:,} bytes of image data]", text
     )
 
 

@@ -43,7 +43,7 @@ from .._core.deltas import (
 )
 from .._core.text import excerpt
 from ._common import EventLike, as_dict, error_delta, load_object
-from .provider import Ask, Provider, RequestRule, compact, split_system, with_path
+from .provider import Ask, Provider, RequestRule, compact, image_of, split_system, with_path
 
 __all__ = [
     "ANTHROPIC_VERSION",
@@ -296,12 +296,31 @@ def _headers(api_key: str | None) -> dict[str, str]:
     return headers
 
 
+def _message(message: dict[str, Any]) -> dict[str, Any]:
+    """A chat message as a Messages API message: an image part becomes an ``image`` block
+    (base64 ``source`` for a data URL, ``url`` otherwise; docs.anthropic.com, "Vision")."""
+    content = message.get("content")
+    if not isinstance(content, list):
+        return message
+    blocks: list[Any] = []
+    for part in content:
+        image = image_of(part)
+        if image is None:
+            blocks.append(part)  # text parts have the same shape in both APIs
+        elif image[1]:
+            source = {"type": "base64", "media_type": image[1], "data": image[2]}
+            blocks.append({"type": "image", "source": source})
+        else:
+            blocks.append({"type": "image", "source": {"type": "url", "url": image[0]}})
+    return {**message, "content": blocks}
+
+
 def _body(ask: Ask) -> dict[str, Any]:
     system, rest = split_system(ask.messages)
     return compact(
         {
             "model": ask.model,
-            "messages": rest,
+            "messages": [_message(m) for m in rest],
             "system": system or None,
             "max_tokens": DEFAULT_ANTHROPIC_MAX_TOKENS
             if ask.max_tokens is None

@@ -52,7 +52,7 @@ from .._core.deltas import (
 from .._core.errors import ConfigError
 from .._core.text import excerpt
 from ._common import EventLike, as_dict, error_delta, load_object
-from .provider import Ask, Provider, RequestRule, compact, split_system, with_path
+from .provider import Ask, Provider, RequestRule, compact, image_of, split_system, with_path
 
 __all__ = ["PROVIDER", "GeminiFormat"]
 
@@ -117,22 +117,16 @@ def _parts(content: Any) -> list[Any]:
             out.append({"text": part})
         elif isinstance(part, dict) and part.get("type") in ("text", "input_text"):
             out.append({"text": str(part.get("text", ""))})
-        elif isinstance(part, dict) and part.get("type") == "image_url":
-            out.append(_image(part.get("image_url")))
+        elif (image := image_of(part)) is not None:
+            # inline data for a data URL, else the URL by reference (ai.google.dev, "Image
+            # understanding")
+            if image[1]:
+                out.append({"inlineData": {"mimeType": image[1], "data": image[2]}})
+            else:
+                out.append({"fileData": {"fileUri": image[0]}})
         else:
             out.append(part)  # a Gemini part ({"inlineData": …}) or one Google will name
     return out
-
-
-def _image(value: Any) -> dict[str, Any]:
-    """An OpenAI ``image_url`` as a Gemini part: a data URL inline, any other URL by reference."""
-    url = value.get("url") if isinstance(value, dict) else value
-    url = url if isinstance(url, str) else ""
-    head, comma, data = url.partition(",")
-    if url.startswith("data:") and comma and head.endswith(";base64"):
-        mime = head.removeprefix("data:").removesuffix(";base64")
-        return {"inlineData": {"mimeType": mime, "data": data}}
-    return {"fileData": {"fileUri": url}}
 
 
 class GeminiFormat:

@@ -22,7 +22,7 @@ from urllib.parse import SplitResult
 
 from .._core.deltas import Delta, Finish, Metadata, ReasoningDelta, TextDelta, ToolCallDelta, Usage
 from ._common import EventLike, as_dict, error_delta, load_object
-from .provider import Ask, Provider, RequestRule, compact, with_path
+from .provider import Ask, Provider, RequestRule, compact, image_of, with_path
 
 __all__ = ["PROVIDER", "OllamaFormat"]
 
@@ -99,12 +99,29 @@ def _url(parts: SplitResult, model: str | None, stream: bool) -> str:
     return with_path(parts, path)
 
 
+def _message(message: dict[str, Any]) -> dict[str, Any]:
+    """A chat message as Ollama takes it: text ``content`` and an ``images`` list of base64
+    data (docs.ollama.com, api: "images: a list of base64-encoded images")."""
+    content = message.get("content")
+    if not isinstance(content, list):
+        return message
+    text: list[str] = []
+    images = list(message.get("images") or [])
+    for part in content:
+        image = image_of(part)
+        if image is not None:
+            images.append(image[2] or image[0])
+        elif isinstance(part, dict):
+            text.append(str(part.get("text", "")))
+    return {**message, "content": "".join(text), "images": images}
+
+
 def _body(ask: Ask) -> dict[str, Any]:
     options = compact({"temperature": ask.temperature, "num_predict": ask.max_tokens})
     return compact(
         {
             "model": ask.model,
-            "messages": ask.messages,
+            "messages": [_message(m) for m in ask.messages],
             "options": options or None,
             "stream": ask.stream,
         }

@@ -48,7 +48,7 @@ from .._core.deltas import (
 from .._core.text import excerpt
 from ._common import EventLike, as_dict, error_delta, load_object
 from .openai_chat import openai_url
-from .provider import Ask, Provider, RequestRule, compact, split_system
+from .provider import Ask, Provider, RequestRule, compact, image_of, split_system
 
 __all__ = ["PROVIDER", "OpenAIResponsesFormat"]
 
@@ -440,12 +440,31 @@ def _url(parts: SplitResult, model: str | None, stream: bool) -> str:
     return openai_url(parts, "/responses")
 
 
+def _item(message: dict[str, Any]) -> dict[str, Any]:
+    """A chat message as a Responses input item: content parts become ``input_text`` /
+    ``input_image`` (``output_text`` for the assistant's), a string stays a string."""
+    content = message.get("content")
+    if not isinstance(content, list):
+        return message
+    text_type = "output_text" if message.get("role") == "assistant" else "input_text"
+    parts: list[Any] = []
+    for part in content:
+        image = image_of(part)
+        if image is not None:
+            parts.append({"type": "input_image", "image_url": image[0]})
+        elif isinstance(part, dict) and part.get("type") == "text":
+            parts.append({"type": text_type, "text": part.get("text", "")})
+        else:
+            parts.append(part)  # already in the Responses API's form
+    return {**message, "content": parts}
+
+
 def _body(ask: Ask) -> dict[str, Any]:
     system, rest = split_system(ask.messages)
     return compact(
         {
             "model": ask.model,
-            "input": rest,
+            "input": [_item(m) for m in rest],
             "instructions": system or None,
             "temperature": ask.temperature,
             "max_output_tokens": ask.max_tokens,

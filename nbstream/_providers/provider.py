@@ -39,6 +39,8 @@ __all__ = [
     "RequestRule",
     "bearer",
     "compact",
+    "has_images",
+    "image_of",
     "last_user_text",
     "split_system",
     "with_path",
@@ -216,3 +218,38 @@ def last_user_text(messages: list[dict[str, Any]]) -> str:
             if isinstance(content, list):  # content parts: keep the text parts
                 return "".join(str(p.get("text", "")) for p in content if isinstance(p, Mapping))
     return ""
+
+
+def image_of(part: Any) -> tuple[str, str, str] | None:
+    """Read an image part of a message in the one form messages carry it (OpenAI chat's).
+
+    ``{"type": "image_url", "image_url": {"url": "data:image/png;base64,…"}}``: each provider
+    renders it in its own API's form.
+
+    Args:
+        part: One content part.
+
+    Returns:
+        ``(url, mime, base64 data)`` (``mime`` and ``data`` empty for a URL that is not a
+        base64 ``data:`` URL), or ``None`` when the part is not an image.
+    """
+    if not isinstance(part, Mapping) or part.get("type") != "image_url":
+        return None
+    value = part.get("image_url")
+    url = value.get("url") if isinstance(value, Mapping) else value
+    url = url if isinstance(url, str) else ""
+    head, comma, data = url.partition(",")
+    if url.startswith("data:") and comma and head.endswith(";base64"):
+        return url, head.removeprefix("data:").removesuffix(";base64"), data
+    return url, "", ""
+
+
+def has_images(messages: list[dict[str, Any]]) -> bool:
+    """Whether any message holds an image part (or Ollama's ``images`` list)."""
+    for m in messages:
+        content = m.get("content")
+        if m.get("images") or (
+            isinstance(content, list) and any(image_of(p) is not None for p in content)
+        ):
+            return True
+    return False

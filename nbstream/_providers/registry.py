@@ -25,7 +25,7 @@ from .._core.errors import ConfigError, FormatError
 from . import anthropic, gemini, json_path, ollama, openai_chat, openai_responses, template, text
 from ._common import DONE, EventLike, WireFormat
 from ._think import ThinkTagFormat
-from .provider import NOT_JSON, JsonMode, Provider, ReadOptions, RequestRule
+from .provider import NOT_JSON, Capability, JsonMode, Provider, ReadOptions, RequestRule
 
 __all__ = [
     "APIS",
@@ -36,6 +36,7 @@ __all__ = [
     "JsonMode",
     "Provider",
     "WireFormat",
+    "capabilities",
     "choose_format",
     "make_format",
     "request_rule",
@@ -98,6 +99,12 @@ def request_rule(api: str) -> RequestRule:
     if found is None or found.request is None:
         raise ConfigError(f"unknown api {api!r}; use one of: {', '.join(APIS)}")
     return found.request
+
+
+def capabilities(api: str) -> frozenset[Capability]:
+    """What an API's provider carries (``"images"`` …); empty for an unknown name."""
+    found = _BY_NAME.get(api)
+    return found.capabilities if found is not None else frozenset()
 
 
 def make_format(

@@ -19,8 +19,8 @@ from urllib.parse import SplitResult, urlsplit
 from .._core.errors import ConfigError, FormatError
 from .._core.secrets import MASK, redact
 from .._core.values import ValueRepr
-from .provider import Ask
-from .registry import KEY_HEADERS, request_rule
+from .provider import Ask, has_images
+from .registry import APIS, KEY_HEADERS, capabilities, request_rule
 
 __all__ = [
     "SENSITIVE_HEADERS",
@@ -214,9 +214,15 @@ def build_body(
         The body.
 
     Raises:
-        ConfigError: ``api`` is unknown.
+        ConfigError: ``api`` is unknown, or the messages hold an image and it takes none.
         FormatError: ``template`` is a string that is not JSON.
     """
+    if has_images(messages) and "images" not in capabilities(api):
+        raise ConfigError(
+            f"the {api} API takes no images: use an API that does "
+            f"({', '.join(a for a in APIS if 'images' in capabilities(a))}), or leave the image "
+            "out of the prompt"
+        )
     ask = Ask(messages, model, stream, temperature, max_tokens, include_usage, template)
     body = request_rule(api).body(ask)
     return {**body, **(params or {})} if isinstance(body, dict) else body

@@ -26,7 +26,7 @@ from typing import Any, Literal
 from .paint import Op, Painter
 from .shell import shell_kind
 
-__all__ = ["Mode", "Surface"]
+__all__ = ["Mode", "Surface", "show_bundle"]
 
 Mode = Literal["display", "widget", "text"]
 
@@ -36,6 +36,11 @@ def _ipy(name: str) -> Any:
     import IPython.display
 
     return getattr(IPython.display, name)
+
+
+def show_bundle(bundle: dict[str, str], metadata: dict[str, Any]) -> None:
+    """Show a static display output (a raw mime bundle with its metadata) in the running cell."""
+    _ipy("display")(bundle, raw=True, metadata=metadata)
 
 
 class Surface:

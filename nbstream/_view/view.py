@@ -23,13 +23,14 @@ import uuid
 from collections.abc import AsyncIterable
 from typing import Any
 
+from .._core.context import ContextItem
 from .._core.deltas import Delta, ReasoningDelta, Retry, TextDelta
 from .._core.reply import Reply, provenance, status_line
 from .._core.stream import DeltaStream
 from .._core.throttle import Bucket, Throttle
 from .._core.values import public
 from .._engine.ticker import ticker
-from .output import Mode, Surface
+from .output import Mode, Surface, show_bundle
 from .paint import Painter
 from .render import Renderer
 from .shell import shell_kind
@@ -87,6 +88,8 @@ class StreamView:
         self._progress = Progress.now()
         self._status_at = 0.0
         self._timer: asyncio.TimerHandle | None = None
+        #: What the prompt's values were; saved with the answer's provenance.
+        self.context: tuple[ContextItem, ...] = ()
 
     @property
     def messages(self) -> int:
@@ -306,6 +309,7 @@ class StreamView:
             model=reply.model or self.model,
             endpoint=reply.endpoint or self.endpoint,
             format=reply.format or self.format,
+            context=reply.context or self.context,
         )
         self.reply = reply
         surface = self._out
@@ -339,4 +343,9 @@ async def show_stream(stream: DeltaStream, job: Any) -> Reply:
         format="" if fmt == "auto" else fmt,
         notice=" · ".join(notices) or None,
     )
+    view.context = tuple(getattr(job, "context", ()) or ())
+    if view.context and shell_kind() == "kernel":
+        from .context import context_bundle
+
+        show_bundle(*context_bundle(view.context))
     return await view.consume(stream)

@@ -29,6 +29,7 @@ from ._frames import Frame, Turn, WireFormat
 from ._generate import HangUp, gzipped, paced_bytes, paced_frames
 from ._log import RequestLog, RequestRecord
 from ._options import MODELS, OptionError, Options, parse_options, split_model
+from ._prompt import images_of
 
 __all__ = ["create_app"]
 
@@ -197,7 +198,7 @@ async def _handle(
     prompt, prompt_tokens = fmt.prompt(body)
     include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
     turn = Turn(model=requested, prompt_tokens=prompt_tokens, include_usage=include_usage)
-    tokens = tokenize(answer(model, prompt, options.n))
+    tokens = tokenize(answer(model, prompt, options.n, images_of(body)))
     if options.fault == "empty":
         # llama.cpp answers a prompt longer than its context with a 200 and no body at all.
         log.end(record, "finished")

@@ -29,6 +29,7 @@ NAMES = [
     "03-wire-formats",
     "04-failure-gallery",
     "05-widget-api",
+    "06-notebook-as-context",
 ]
 
 pytestmark = pytest.mark.kernel
@@ -77,7 +78,7 @@ def text_of(outs: list[Any]) -> str:
     return "\n".join(parts)
 
 
-def test_the_five_notebooks_are_there() -> None:
+def test_the_notebooks_are_there() -> None:
     assert sorted(p.stem for p in run.notebooks()) == NAMES
 
 
@@ -184,3 +185,18 @@ def test_widget_api_views_and_replies() -> None:
     assert "| `lorem:n=80,tps=30` | finished | 80 |" in text_of(side_by_side)
     assert "status:        finished | finish reason: stop" in text_of(outputs(nb, 'print("status:'))
     assert "HTTPStatusError 500 | reply.status: failed" in text_of(outputs(nb, "raise_for_status"))
+
+
+def test_notebook_as_context_sends_frames_figures_and_errors() -> None:
+    nb, _ = executed("06-notebook-as-context")
+    frame = outputs(nb, "Why is the income column skewed?")
+    assert "of 100,000 rows not shown" in text_of(frame)
+    sections = [o for o in frame if "nbstream-context" in o.get("data", {}).get("text/html", "")]
+    assert len(sections) == 1
+    figure = text_of(outputs(nb, "%%chat\nWhat is wrong with this plot?"))
+    assert "received 1 image(s)" in figure
+    assert "bytes of image data]" in text_of(outputs(nb, "--dry-run --api anthropic"))
+    error = text_of(outputs(nb, "Fix this:"))
+    assert "ZeroDivisionError: division by zero" in error
+    assert "return sum(rows) / len(rows)" in error
+    assert "looks like a secret" in text_of(outputs(nb, "SERVICE_TOKEN = "))
