@@ -21,6 +21,10 @@ finish           :class:`Finish`               the server's finish reason (``sto
                                                ``end_turn``…)
 error            :class:`ErrorDelta`           an error the server reported inside an HTTP 200
                                                stream
+notice           :class:`Notice`               a note about how the answer arrived (a repaired
+                                               stream), kept on the reply
+retry            :class:`Retry`                the request failed before its answer began and is
+                                               sent again after a wait
 metadata         :class:`Metadata`             model, response id, the wire format chosen, streamed
                                                or not
 end              :class:`End`                  the stream ended; ``complete`` says whether the
@@ -35,6 +39,7 @@ their timing.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Literal, TypeAlias
 
@@ -47,11 +52,14 @@ __all__ = [
     "ErrorDelta",
     "Finish",
     "Metadata",
+    "Notice",
     "ReasoningDelta",
+    "Retry",
     "ServerToolCallDelta",
     "TextDelta",
     "ToolCallDelta",
     "Usage",
+    "retry_in",
 ]
 
 DeltaKind: TypeAlias = Literal[
@@ -62,6 +70,8 @@ DeltaKind: TypeAlias = Literal[
     "usage",
     "finish",
     "error",
+    "notice",
+    "retry",
     "metadata",
     "end",
 ]
@@ -231,6 +241,65 @@ class ErrorDelta(ValueRepr):
 
 @public
 @dataclass(frozen=True, slots=True, repr=False)
+class Notice(ValueRepr):
+    """Something the user should know about how the answer arrived, which is not part of it.
+
+    Said once per reply, never per chunk: e.g. that the server's events had no blank lines
+    between them and were read anyway. The reply keeps each one in :attr:`Reply.notes`.
+
+    Attributes:
+        text: One line.
+        time: Monotonic time it became known.
+    """
+
+    text: str
+    time: float = field(default=0.0, compare=False, repr=False)
+    kind: Literal["notice"] = field(default="notice", init=False)
+
+
+@public
+@dataclass(frozen=True, slots=True, repr=False)
+class Retry(ValueRepr):
+    """The request failed before any byte of its answer and will be sent again after a wait.
+
+    Only failures before the answer begins are retried (nothing would be repeated): 429, 502,
+    503, 504 and 529, and a connection closed before the first byte. The wait is an ordinary
+    ``asyncio.sleep``, so Cancel and Interrupt end it at once.
+
+    Attributes:
+        attempt: Which retry this is (1 for the first).
+        wait: Seconds until the request is sent again.
+        reason: Why, one line (``"429 Too Many Requests"``).
+        time: Monotonic time the wait began; it ends at ``time + wait``.
+    """
+
+    attempt: int
+    wait: float
+    reason: str
+    time: float = field(default=0.0, compare=False, repr=False)
+    kind: Literal["retry"] = field(default="retry", init=False)
+
+    @property
+    def text(self) -> str:
+        """The line shown while waiting: ``"retrying in 3 s: 429 Too Many Requests"``."""
+        return f"{retry_in(self.wait)}: {self.reason}"
+
+
+def retry_in(seconds: float) -> str:
+    """``"retrying in 3 s"`` for a wait of ``seconds`` (whole seconds, rounded up; "now" if none).
+
+    Args:
+        seconds: The time left.
+
+    Returns:
+        The phrase.
+    """
+    whole = math.ceil(seconds - 0.05) if seconds > 0.05 else 0
+    return f"retrying in {whole} s" if whole else "retrying now"
+
+
+@public
+@dataclass(frozen=True, slots=True, repr=False)
 class Metadata(ValueRepr):
     """Facts about the reply that are not content.
 
@@ -276,6 +345,8 @@ Delta: TypeAlias = (
     | Usage
     | Finish
     | ErrorDelta
+    | Notice
+    | Retry
     | Metadata
     | End
 )

@@ -67,6 +67,8 @@ class HTTPStatusError(NbstreamError):
             excerpt of the body, or ``""``.
         body: The (bounded) body that was read, decoded as text.
         url: The request URL, without query string or credentials.
+        retry_after: Seconds the server asked us to wait (its ``Retry-After`` header: 429 and
+            503 often carry one), or ``None``.
     """
 
     def __init__(
@@ -78,6 +80,7 @@ class HTTPStatusError(NbstreamError):
         server_message: str = "",
         body: str = "",
         url: str = "",
+        retry_after: float | None = None,
     ) -> None:
         super().__init__(message)
         self.status_code = status_code
@@ -85,6 +88,7 @@ class HTTPStatusError(NbstreamError):
         self.server_message = server_message
         self.body = body
         self.url = url
+        self.retry_after = retry_after
 
 
 @public
@@ -94,15 +98,7 @@ class AuthenticationError(HTTPStatusError):
 
 @public
 class RateLimitError(HTTPStatusError):
-    """429 Too Many Requests.
-
-    Attributes:
-        retry_after: Seconds the server asked us to wait (from ``Retry-After``), if it said.
-    """
-
-    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: object) -> None:
-        super().__init__(message, **kwargs)  # type: ignore[arg-type]
-        self.retry_after = retry_after
+    """429 Too Many Requests; ``retry_after`` says how long the server asked us to wait."""
 
 
 @public

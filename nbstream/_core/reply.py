@@ -34,7 +34,9 @@ from .deltas import (
     ErrorDelta,
     Finish,
     Metadata,
+    Notice,
     ReasoningDelta,
+    Retry,
     ServerToolCallDelta,
     TextDelta,
     ToolCallDelta,
@@ -126,6 +128,9 @@ class Reply(ValueRepr):
         error: What went wrong, one line, for ``"failed"`` (and the reason for ``"cancelled"``).
         streamed: ``False`` when the server answered with one JSON body.
         endpoint: Host (and port) of the server, never a key or a path with secrets.
+        notes: One-line notes on how the answer arrived, each said once: a stream whose
+            framing was repaired, the retries it took (``"retried once: 429 Too Many
+            Requests"``).
         started: Monotonic time the request started.
         ended: Monotonic time the reply ended.
         deltas: Every delta in arrival order (their ``time`` is the arrival time).
@@ -146,6 +151,7 @@ class Reply(ValueRepr):
     error: str | None = None
     streamed: bool = True
     endpoint: str = ""
+    notes: tuple[str, ...] = ()
     started: float = field(default=0.0, repr=False)
     ended: float = field(default=0.0, repr=False)
     deltas: tuple[Delta, ...] = field(default=(), repr=False)
@@ -296,6 +302,8 @@ class ReplyBuilder:
         self._server_heads: dict[int, tuple[str, str, str]] = {}
         self._deltas: list[Delta] = []
         self._text_cache: str | None = ""
+        self._notes: list[str] = []
+        self._retried: list[str] = []  # the reason of each retry, in order
 
     def add(self, delta: Delta) -> None:
         """Record one delta.
@@ -338,6 +346,11 @@ class ReplyBuilder:
                 self.streamed = delta.streamed
         elif isinstance(delta, End):
             self.complete = delta.complete
+        elif isinstance(delta, Notice):
+            if delta.text not in self._notes:
+                self._notes.append(delta.text)
+        elif isinstance(delta, Retry):
+            self._retried.append(delta.reason)
 
     @property
     def text(self) -> str:
@@ -357,6 +370,16 @@ class ReplyBuilder:
     def deltas(self) -> tuple[Delta, ...]:
         """Every delta recorded so far."""
         return tuple(self._deltas)
+
+    @property
+    def notes(self) -> tuple[str, ...]:
+        """The notes so far: each :class:`~nbstream.Notice` once, then one line for the retries."""
+        if not self._retried:
+            return tuple(self._notes)
+        n = len(self._retried)
+        times = {1: "once", 2: "twice"}.get(n, f"{n} times")
+        reasons = "; ".join(dict.fromkeys(self._retried))  # each reason once, in order
+        return (*self._notes, f"retried {times}: {reasons}")
 
     def build(
         self,
@@ -412,6 +435,7 @@ class ReplyBuilder:
             error=message if status in ("failed", "cancelled", "truncated") else None,
             streamed=self.streamed,
             endpoint=self.endpoint,
+            notes=self.notes,
             started=self.started,
             ended=_time.monotonic() if ended is None else ended,
             deltas=tuple(self._deltas),
@@ -420,10 +444,10 @@ class ReplyBuilder:
 
 
 def status_line(reply: Reply, notice: str | None = None) -> str:
-    """Describe how a reply ended, in one line: status, model, tokens, speed, timings.
+    """Describe how a reply ended, in one line: status, model, tokens, speed, timings, notes.
 
     Args:
-        reply: The reply.
+        reply: The reply; each of its ``notes`` is said once, at the end.
         notice: A line to append (``"demo backend, not a language model"``).
 
     Returns:
@@ -444,6 +468,7 @@ def status_line(reply: Reply, notice: str | None = None) -> str:
     parts.append(f"{reply.duration:.1f} s")
     if reply.finish_reason and reply.finish_reason not in ("stop", "end_turn"):
         parts.append(f"finish: {reply.finish_reason}")
+    parts += reply.notes
     line = " · ".join(parts)
     return f"{line} · {notice}" if notice else line
 
@@ -466,6 +491,7 @@ def provenance(reply: Reply) -> dict[str, Any]:
         "error": reply.error,
         "finish_reason": reply.finish_reason,
         "response_id": reply.response_id,
+        "notes": list(reply.notes),
         "usage": None
         if usage is None
         else {

@@ -16,8 +16,16 @@ happens at once, so the server sees the disconnect and stops generating.
 ``stream_options.include_usage`` is sent for ``openai-chat`` streams; a server that rejects it
 (HTTP 400/422 naming it) is asked again once without it, and remembered per URL.
 
+Retries, before the first byte only: a 429, 502, 503, 504 or 529, or a connection closed before
+any byte of the answer, is sent again at most ``retries`` times (2), after the ``Retry-After``
+the server asked for or a short backoff with jitter, and never after more than 20 s of waiting
+in all (a longer ``Retry-After`` fails at once, saying so). Each wait is a
+:class:`~nbstream.Retry` delta, so the view's status line shows it ("retrying in 3 s: 429 Too
+Many Requests"), and an ``asyncio.sleep``, so Cancel and Interrupt end it at once. Once a byte
+of the answer has arrived nothing is retried: the answer would repeat.
+
 Inside: :func:`_plan` turns a chat's :class:`~nbstream._engine.settings.Settings` into a
-:class:`Plan` (its endpoint, body and headers), :func:`_run` owns the client and the one retry,
+:class:`Plan` (its endpoint, body and headers), :func:`_run` owns the client and the retries,
 and :func:`exchange` is one HTTP exchange (send, pick the format, yield). The public
 :func:`astream` and :func:`prepare_request` take the settings as keywords; the chat layer, which
 layers them itself, calls :func:`stream_for` and :func:`request_for`.
@@ -25,13 +33,17 @@ layers them itself, calls :func:`stream_for` and :func:`request_for`.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import json
+import random
 import ssl
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable, Mapping, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass, field
+from http import HTTPStatus
+from operator import index
 from typing import Any, TypeAlias, Unpack
 
 # httpx imports httpcore when the first client is built, and httpcore imports trio when it is
@@ -40,7 +52,7 @@ from typing import Any, TypeAlias, Unpack
 import httpcore  # noqa: F401
 import httpx
 
-from .._core.deltas import Delta, End, ErrorDelta, Metadata
+from .._core.deltas import Delta, End, ErrorDelta, Metadata, Notice, Retry
 from .._core.errors import ConfigError, HTTPStatusError, StreamError
 from .._core.secrets import redact
 from .._core.stream import DeltaStream
@@ -48,7 +60,7 @@ from .._core.text import excerpt
 from .._core.urls import host_of
 from .._core.values import public
 from .._http.errors import no_events_message
-from .._http.transport import aconnect_sse, describe_http_error
+from .._http.transport import EventSource, aconnect_sse, describe_http_error
 from .._providers.registry import choose_format
 from .._providers.request import (
     PreparedRequest,
@@ -65,6 +77,7 @@ from .endpoint import Endpoint
 from .settings import ChatOptions, Settings, takes_options
 
 __all__ = [
+    "RETRY_STATUSES",
     "Endpoint",
     "Plan",
     "WrapTransport",
@@ -81,6 +94,17 @@ WrapTransport: TypeAlias = Callable[[httpx.AsyncBaseTransport], httpx.AsyncBaseT
 # URLs whose server rejected stream_options (HTTP 400/422): asked without it from then on.
 _NO_STREAM_OPTIONS: set[str] = set()
 
+# Statuses that say "not now" rather than "not this": too many requests (RFC 6585), a gateway or
+# server that is overloaded or lost its upstream (RFC 9110 15.6.3-15.6.5), and Anthropic's 529
+# "overloaded_error" (docs.anthropic.com, Errors), which its own SDK retries.
+RETRY_STATUSES = frozenset({429, 502, 503, 504, 529})
+# A connection closed or reset before the answer began: the server never started on it.
+_RESETS = (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)
+_RETRY_BUDGET_S = 20.0  # all the waits of one request together, Retry-After included
+# Without Retry-After: 0.5 s, then twice as long, each up to a quarter shorter at random so that
+# clients that failed together do not come back together (openai-python's schedule).
+_BACKOFF_S = 0.5
+
 
 @dataclass(slots=True)
 class Plan:
@@ -92,10 +116,14 @@ class Plan:
     headers: dict[str, str]
     secrets: tuple[str, ...] = ()
     params: Mapping[str, Any] = field(default_factory=dict)
+    retries: int = 0
 
 
 def _plan(prompt_or_messages: str | Sequence[Mapping[str, Any]], settings: Settings) -> Plan:
     settings = settings.resolve()
+    retries = index(settings.retries)  # a whole number (TypeError otherwise) …
+    if retries < 0:  # … of at least 0
+        raise ConfigError(f"retries takes a whole number of at least 0, not {retries}")
     endpoint = settings.endpoint()
     messages = as_messages(prompt_or_messages, settings.system)
     if settings.context:
@@ -115,7 +143,7 @@ def _plan(prompt_or_messages: str | Sequence[Mapping[str, Any]], settings: Setti
     )
     headers = build_headers(endpoint.api, endpoint.api_key or None, endpoint.headers)
     secrets = tuple(s for s in (endpoint.api_key, *endpoint.credential_headers().values()) if s)
-    return Plan(endpoint, url, body, headers, secrets, settings.extra_body)
+    return Plan(endpoint, url, body, headers, secrets, settings.extra_body, retries)
 
 
 def request_for(
@@ -266,31 +294,80 @@ async def _run(
         http = httpx.AsyncClient(
             follow_redirects=False, transport=wrap_transport(network), trust_env=False
         )
+    retried = 0
+    waited = 0.0
     try:
-        try:
-            # aclosing: when the consumer stops early, the exchange (and its response) is
-            # closed now, not whenever the garbage collector finalizes the generator.
-            async with aclosing(exchange(plan, http, on_bytes)) as deltas:
-                async for delta in deltas:
-                    yield delta
-        except HTTPStatusError as exc:
-            if not _rejects_stream_options(plan, exc):
-                raise
-            # The server refused stream_options (some OpenAI-compatible servers validate
-            # strictly): ask once more without it, and remember that for this URL. Nothing was
-            # yielded: the rejection came before any event.
-            _NO_STREAM_OPTIONS.add(plan.url)
-            plan.body.pop("stream_options", None)
-            async with aclosing(exchange(plan, http, on_bytes)) as deltas:
-                async for delta in deltas:
-                    yield delta
+        while True:
+            opened: list[EventSource] = []  # the answer's response, once its headers are in
+            try:
+                # aclosing: when the consumer stops early, the exchange (and its response) is
+                # closed now, not whenever the garbage collector finalizes the generator.
+                async with aclosing(exchange(plan, http, on_bytes, opened)) as deltas:
+                    async for delta in deltas:
+                        yield delta
+                return
+            except HTTPStatusError as exc:
+                # Nothing was yielded: a status comes before any event.
+                if _rejects_stream_options(plan, exc):
+                    # The server refused stream_options (some OpenAI-compatible servers
+                    # validate strictly): ask once more without it, and remember that for this
+                    # URL. Not a retry: no wait, not counted.
+                    _NO_STREAM_OPTIONS.add(plan.url)
+                    plan.body.pop("stream_options", None)
+                    continue
+                retry = _retry(exc, plan.retries, retried, waited)
+                if retry is None:
+                    raise
+            except _RESETS as exc:
+                # Once a byte of the answer arrived, sending again would repeat it.
+                answered = any(source.bytes_read for source in opened)
+                retry = None if answered else _retry(exc, plan.retries, retried, waited)
+                if retry is None:
+                    raise
+            retried += 1
+            waited += retry.wait
+            yield retry
+            await asyncio.sleep(retry.wait)  # Cancel and Interrupt end the wait here
     finally:
         if own:
             await http.aclose()
 
 
+def _retry(exc: Exception, limit: int, retried: int, waited: float) -> Retry | None:
+    """The wait before sending again after ``exc``, or ``None`` when it is not to be retried."""
+    if retried >= limit:
+        return None
+    wait: float | None = None
+    if isinstance(exc, HTTPStatusError):
+        if exc.status_code not in RETRY_STATUSES:
+            return None
+        # Anthropic's 529 has no standard reason phrase: its body says "Overloaded".
+        said = exc.reason or _phrase(exc.status_code) or exc.server_message
+        reason = f"{exc.status_code} {said}".strip()
+        wait = exc.retry_after
+    elif isinstance(exc, _RESETS):
+        reason = "the connection closed before the answer began"
+    else:
+        return None  # refused, timed out …: sending again would not help
+    if wait is None:
+        wait = _BACKOFF_S * 2**retried * (1 - 0.25 * random.random())
+    if waited + wait > _RETRY_BUDGET_S:
+        return None  # the error says how long the server asked for
+    return Retry(retried + 1, wait, reason, time=time.monotonic())
+
+
+def _phrase(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return ""
+
+
 async def exchange(
-    plan: Plan, http: httpx.AsyncClient, on_bytes: Callable[..., Any] | None
+    plan: Plan,
+    http: httpx.AsyncClient,
+    on_bytes: Callable[..., Any] | None,
+    opened: list[EventSource] | None = None,
 ) -> AsyncGenerator[Delta, None]:
     """Send ``plan``'s request once and yield its deltas: metadata, content, end.
 
@@ -298,6 +375,9 @@ async def exchange(
         plan: The resolved request.
         http: The client to send with.
         on_bytes: Called with every raw chunk, if given.
+        opened: If given, the response's :class:`~nbstream.EventSource` is appended once its
+            (2xx) headers are in, so that the caller can tell whether a byte of the answer
+            arrived before a failure (``bytes_read``).
 
     Yields:
         :class:`~nbstream.Metadata` (format chosen, streamed or not), the format's deltas,
@@ -319,6 +399,8 @@ async def exchange(
         # whatever the caller's client is set to.
         kwargs["follow_redirects"] = False
     async with aconnect_sse(http, "POST", plan.url, **kwargs) as source:
+        if opened is not None:
+            opened.append(source)
         events: AsyncIterator[ServerSentEvent] = source.aiter_events()
         first = await anext(events, None)
         if first is None:
@@ -354,6 +436,9 @@ async def exchange(
             ep.format, api=ep.api, first=first, json_path=ep.json_path, json_mode=ep.json_mode
         )
         yield Metadata(model=ep.model, format=fmt.name, streamed=True, time=first.time)
+        if source.note is not None:
+            # Known by the first event: the framing is repaired from the start or never.
+            yield Notice(source.note, time=first.time)
         for delta in fmt.feed(first):
             yield delta
         async for item in events:

@@ -14,8 +14,8 @@ value, distinct from "unset":
 
 1. the environment (:func:`env_layer`): ``NBSTREAM_BASE_URL`` (or ``OPENAI_BASE_URL``, what the
    openai client reads), ``NBSTREAM_MODEL``, ``NBSTREAM_API``, ``NBSTREAM_FORMAT``,
-   ``NBSTREAM_SYSTEM``, ``NBSTREAM_TEMPERATURE``, ``NBSTREAM_MAX_TOKENS`` and
-   ``NBSTREAM_API_KEY_ENV`` (the *name* of the variable holding the key); ``OPENAI_API_KEY``
+   ``NBSTREAM_SYSTEM``, ``NBSTREAM_TEMPERATURE``, ``NBSTREAM_MAX_TOKENS``, ``NBSTREAM_RETRIES``
+   and ``NBSTREAM_API_KEY_ENV`` (the *name* of the variable holding the key); ``OPENAI_API_KEY``
    alone means api.openai.com with that key;
 2. the session: ``%config ChatMagics.model = …``, ``%chat config model=…`` and
    ``%chat profile NAME`` all set the ``ChatMagics`` traits, so they are one layer in which the
@@ -317,6 +317,16 @@ class Settings(ValueRepr):
         flags=("--timeout",),
         metavar="SECONDS",
         session=False,
+    )
+    retries: int = _option(
+        "How many times a request that failed before any byte of its answer is sent again "
+        "(429, 502, 503, 504, 529, a connection closed), waiting as long as the server asks, "
+        "20 s at most in all; ``0``: never. Nothing is retried after the first byte.",
+        2,
+        kind="count",
+        env=("NBSTREAM_RETRIES",),
+        flags=("--retries",),
+        metavar="N",
     )
     api_key_env: str | None = _option(
         "The NAME of the environment variable holding the key for the base URL set with it "
@@ -829,6 +839,7 @@ class ChatOptions(TypedDict, total=False):
     max_tokens: int | None
     stream: bool
     timeouts: Timeouts | None
+    retries: int
     api_key_env: str | None
     api_key: str | None
     headers: Mapping[str, str]

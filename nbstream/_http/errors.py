@@ -170,19 +170,20 @@ def status_error(
     # nginx's 502 page says "502 Bad Gateway" and nothing else: the status line said it.
     said = _repeats_status(server_message, status_code, reason)
     message = f"{head}: {server_message}" if server_message and not said else head
+    delay = parse_retry_after(retry_after)
     fields: dict[str, Any] = {
         "status_code": status_code,
         "reason": reason,
         "server_message": server_message,
         "body": redact(body, secrets),
         "url": redact(url, secrets),
+        "retry_after": delay,
     }
     if status_code in (401, 403):
         return AuthenticationError(f"{message} (check the API key)", **fields)
     if status_code == 429:
-        delay = parse_retry_after(retry_after)
         hint = f" (retry after {delay:g} s)" if delay is not None else ""
-        return RateLimitError(f"{message}{hint}", retry_after=delay, **fields)
+        return RateLimitError(f"{message}{hint}", **fields)
     return HTTPStatusError(redact(message, secrets), **fields)
 
 

@@ -29,6 +29,7 @@ from .._core.urls import host_of
 from .._core.values import ValueRepr, public
 from .._sse.decoder import DEFAULT_MAX_EVENT_SIZE, ServerSentEvent, SSEDecoder
 from .._sse.ndjson import NDJSONDecoder
+from .._sse.recovery import RecoveringSSEDecoder
 from .errors import status_error
 
 __all__ = [
@@ -261,6 +262,8 @@ class EventSource:
             ``text/event-stream`` body that turns out to be bare JSON switches to ``"ndjson"``
             when :meth:`aiter_events` sees its first byte. ``None`` for another content type.
         ended_mid_event: After iteration: the body ended inside an event (truncated).
+        note: Set once :meth:`aiter_events` had to repair an SSE body's framing (events without
+            blank lines between them): one line for the reply's notes; else ``None``.
         bytes_read: How many bytes of the body arrived so far.
         head: The body's first bytes (up to 64), to say what arrived when it was unreadable.
     """
@@ -296,6 +299,12 @@ class EventSource:
         self.ended_mid_event = False
         self.bytes_read = 0
         self.head = b""
+        self._framing: RecoveringSSEDecoder | None = None
+
+    @property
+    def note(self) -> str | None:
+        """One line when the SSE framing was repaired (see :attr:`mode`), else ``None``."""
+        return None if self._framing is None else self._framing.note
 
     @property
     def response(self) -> httpx.Response:
@@ -336,6 +345,10 @@ class EventSource:
     def aiter_events(self) -> AsyncIterator[ServerSentEvent]:
         """Iterate the body as items, with the framing chosen by content type (see :attr:`mode`).
 
+        SSE is read by the spec-exact decoder; a body whose events have no blank line between
+        them (``data:{…}data:{…}``, or one newline after each) is repaired above it, and
+        :attr:`note` says so (:class:`~nbstream._sse.recovery.RecoveringSSEDecoder`).
+
         Returns:
             An async iterator of :class:`~nbstream.ServerSentEvent`; for NDJSON and JSON each
             item's ``data`` is one JSON text.
@@ -354,7 +367,9 @@ class EventSource:
         return self._track(self._sniffed())
 
     async def _decode(
-        self, decoder: SSEDecoder | NDJSONDecoder, chunks: AsyncGenerator[bytes, None]
+        self,
+        decoder: SSEDecoder | NDJSONDecoder | RecoveringSSEDecoder,
+        chunks: AsyncGenerator[bytes, None],
     ) -> AsyncGenerator[ServerSentEvent, None]:
         async for chunk in chunks:
             for event in decoder.decode(chunk):
@@ -370,10 +385,12 @@ class EventSource:
         chunks = self._chunks()
         seen = await _before(chunks, b"\xef\xbb\xbf \t\r\n")
         first = b"".join(seen).lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
-        decoder: SSEDecoder | NDJSONDecoder = SSEDecoder(self._max)
+        decoder: RecoveringSSEDecoder | NDJSONDecoder
         if first in (b"{", b"["):
             self.mode = "ndjson"
             decoder = NDJSONDecoder(self._max)
+        else:
+            decoder = self._framing = RecoveringSSEDecoder(self._max)
         for chunk in seen:
             for event in decoder.decode(chunk):
                 yield event

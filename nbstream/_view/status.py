@@ -1,7 +1,7 @@
 """The view's live status line, from counters kept as deltas arrive (the final one is the
 reply's own: :func:`nbstream._core.reply.status_line`).
 
-Pure (stdlib).
+Pure (stdlib and the core's deltas).
 
 The line is refreshed about once a second while a stream runs, so it must not cost more as the
 answer grows: building it from ``DeltaStream.reply`` copied and scanned every delta each time
@@ -14,6 +14,8 @@ from __future__ import annotations
 import html
 import time
 from dataclasses import dataclass
+
+from .._core.deltas import Retry, retry_in
 
 __all__ = ["Progress"]
 
@@ -29,12 +31,14 @@ class Progress:
         tokens: Text and reasoning deltas with content so far.
         first: Monotonic time of the first of them, or ``None``.
         tick: Refresh counter (turns the spinner).
+        retry: The last retry announced, shown (counting down) until its wait is over.
     """
 
     started: float
     tokens: int = 0
     first: float | None = None
     tick: int = 0
+    retry: Retry | None = None
 
     def token(self, now: float) -> None:
         """Count one delta with content, arrived at ``now``."""
@@ -54,7 +58,12 @@ class Progress:
             ``"<span>streaming · 120 tokens · 48.1 tok/s · first token 0.31 s · 2.8 s</span>"``.
         """
         elapsed = max(0.0, now - self.started)
-        if self.first is None:
+        retry = self.retry
+        if self.first is None and retry is not None and now < retry.time + retry.wait:
+            spin = _SPINNER[self.tick % len(_SPINNER)]
+            left = retry.time + retry.wait - now
+            text = f"{spin} {retry_in(left)}: {retry.reason} · {elapsed:.1f} s"
+        elif self.first is None:
             spin = _SPINNER[self.tick % len(_SPINNER)]
             text = f"{spin} waiting for the first token… {elapsed:.1f} s"
         else:

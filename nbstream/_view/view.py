@@ -24,7 +24,7 @@ from collections.abc import AsyncIterable
 from typing import Any
 
 from .._core.context import ContextItem
-from .._core.deltas import Delta, ReasoningDelta, TextDelta
+from .._core.deltas import Delta, ReasoningDelta, Retry, TextDelta
 from .._core.reply import Reply, provenance, status_line
 from .._core.stream import DeltaStream
 from .._core.throttle import Bucket, Throttle
@@ -191,6 +191,8 @@ class StreamView:
                     self._on_text(delta.text)
                 elif isinstance(delta, ReasoningDelta):
                     self._on_reasoning(delta.text)
+                elif isinstance(delta, Retry):
+                    self._on_retry(delta)
         except Exception:  # noqa: BLE001 - the stream recorded it: status "failed", described
             pass
         finally:
@@ -214,6 +216,13 @@ class StreamView:
         if surface.mode != "text":
             self.painter.add_reasoning(text)
             self._paint(surface)
+
+    def _on_retry(self, retry: Retry) -> None:
+        self._progress.retry = retry
+        surface = self._out
+        if surface.mode != "text" and surface.live:
+            self._status_at = 0.0  # the wait shows now, then counts down with the spinner
+            self._refresh_status(surface)
 
     def _paint(self, surface: Surface) -> None:
         """Draw a frame if one is due, else make sure a timer draws it when it is."""

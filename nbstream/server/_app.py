@@ -9,8 +9,11 @@ is used where that is the point: the ``crlf`` fault, which reproduces servers bu
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
+import threading
+from collections import Counter
 from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
 from typing import Any
@@ -44,7 +47,52 @@ _STATUS_FAULTS: dict[str, tuple[int, str, str, str | None]] = {
         "rate_limit_exceeded",
     ),
     "500": (500, "server_error", "The server had an error while processing your request.", None),
+    "503": (503, "server_error", "The server is overloaded or not ready yet.", None),
+    "529": (529, "overloaded_error", "Overloaded", None),
 }
+_ANTHROPIC_TYPES = {
+    403: "permission_error",
+    429: "rate_limit_error",
+    500: "api_error",
+    503: "api_error",
+    529: "overloaded_error",
+}
+
+# Gateways in front of a model answer these with their own pages, not the API's JSON: nginx's
+# 502 page, and Envoy's plain-text 504.
+_GATEWAY_FAULTS: dict[str, tuple[int, str, str]] = {
+    "502": (
+        502,
+        "text/html",
+        "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
+        "<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n"
+        "</body>\r\n</html>\r\n",
+    ),
+    "504": (504, "text/plain", "upstream request timeout"),
+}
+
+_SLOPPY = frozenset({"nolf", "single-lf"})
+
+
+class _Repeats:
+    """How many times each request was seen (the ``fails`` option), safe across threads."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._seen: Counter[tuple[str, ...]] = Counter()
+
+    def count(self, request: Request, requested_model: str) -> int:
+        """Count this request; return how many identical ones came before it."""
+        key = (
+            request.url.path,
+            requested_model,
+            request.headers.get(HEADER, ""),
+            str(sorted(request.query_params.multi_items())),
+        )
+        with self._lock:
+            seen = self._seen[key]
+            self._seen[key] += 1
+        return seen
 
 
 class _DropHangUps(logging.Filter):
@@ -95,16 +143,17 @@ def create_app(
             Route("/health", _health, methods=["GET"]),
             Route("/v1/models", _models, methods=["GET"]),
         ]
+        repeats = _Repeats()
         for path, fmt in FORMATS.items():
-            routes.append(Route(path, _endpoint(fmt, request_log), methods=["POST"]))
+            routes.append(Route(path, _endpoint(fmt, request_log, repeats), methods=["POST"]))
     app = Starlette(routes=routes)
     app.state.log = request_log
     return app
 
 
-def _endpoint(fmt: WireFormat, log: RequestLog) -> Any:
+def _endpoint(fmt: WireFormat, log: RequestLog, repeats: _Repeats) -> Any:
     async def endpoint(request: Request) -> Response:
-        return await _handle(request, fmt, log)
+        return await _handle(request, fmt, log, repeats)
 
     return endpoint
 
@@ -133,7 +182,9 @@ def _model_list(names: Iterable[str]) -> Response:
     return JSONResponse({"object": "list", "data": data})
 
 
-async def _handle(request: Request, fmt: WireFormat, log: RequestLog) -> Response:
+async def _handle(
+    request: Request, fmt: WireFormat, log: RequestLog, repeats: _Repeats
+) -> Response:
     record = log.new(request.url.path)
     log.update(record, headers=dict(request.headers))
     try:
@@ -157,6 +208,8 @@ async def _handle(request: Request, fmt: WireFormat, log: RequestLog) -> Respons
         options = parse_options(option_text, request.headers.get(HEADER, ""), request.query_params)
     except OptionError as exc:
         return _reject(log, record, fmt, 400, "invalid_request_error", str(exc))
+    if options.fails and options.fault and repeats.count(request, requested) >= options.fails:
+        options = dataclasses.replace(options, fault=None)  # it failed enough times: answer
     model = "echo" if isinstance(fmt, SeedEcho) else name if name in MODELS else "demo"
     stream = bool(body.get("stream", fmt.stream_default))
     log.update(
@@ -186,7 +239,8 @@ async def _handle(request: Request, fmt: WireFormat, log: RequestLog) -> Respons
         return EventSourceResponse(
             _sse_events(frames), ping=options.ping, sep="\r\n", headers=headers
         )
-    chunks = paced_bytes(frames, fmt, "\r\n" if options.fault == "crlf" else "\n")
+    sloppy = options.fault if options.fault in _SLOPPY else None
+    chunks = paced_bytes(frames, fmt, "\r\n" if options.fault == "crlf" else "\n", sloppy)
     if options.fault == "buffer":
         # A buffering proxy: nothing (not even the headers) until the whole answer is there.
         body_bytes = b"".join([chunk async for chunk in chunks])
@@ -222,9 +276,15 @@ def _status_fault(
     if fault in _STATUS_FAULTS:
         status, kind, message, code = _STATUS_FAULTS[fault]
         if fmt.name == "anthropic":
-            kind = {403: "permission_error", 429: "rate_limit_error", 500: "api_error"}[status]
-        headers = {"retry-after": str(options.retry_after)} if status == 429 else None
+            kind = _ANTHROPIC_TYPES[status]
+        retry = status in (429, 503)
+        headers = {"retry-after": str(options.retry_after)} if retry else None
         return _reject(log, record, fmt, status, kind, message, code, headers)
+    if fault in _GATEWAY_FAULTS:
+        status, media_type, page = _GATEWAY_FAULTS[fault]
+        log.update(record, status=status)
+        log.end(record, "rejected")
+        return Response(page, status_code=status, media_type=media_type)
     if fault in ("stream-options-400", "stream-options-422") and "stream_options" in body:
         log.update(record, status=int(fault[-3:]))
         log.end(record, "rejected")

@@ -139,17 +139,28 @@ class WireFormat:
         return {"error": {"message": message, "type": kind, "param": None, "code": code}}
 
 
-def encode(frame: Frame, fmt: WireFormat, eol: str = "\n") -> bytes:
+def encode(frame: Frame, fmt: WireFormat, eol: str = "\n", sloppy: str | None = None) -> bytes:
     """The bytes of a frame in ``fmt``'s framing.
 
     Lone surrogates in the text (``"\\udcff"``) become those raw bytes (``surrogateescape``):
     that is how the ``bad-utf8`` fault puts invalid UTF-8 on the wire.
+
+    Args:
+        frame: The frame.
+        fmt: The wire format.
+        eol: The line ending.
+        sloppy: An SSE framing mistake of home-made generators: ``"nolf"`` writes
+            ``data:<value>`` and no line break at all (nor the ``event:`` line, which such
+            generators do not write); ``"single-lf"`` ends the event with one line ending
+            instead of a blank line.
     """
-    if fmt.sse:
+    if fmt.sse and sloppy == "nolf":
+        text = "".join("data:" + line for line in frame.data.split("\n"))
+    elif fmt.sse:
         lines = [f"event: {frame.event}"] if frame.event is not None else []
         # SSE: a data value with newlines is sent as several data lines (WHATWG HTML 9.2.6).
         lines += [fmt.data_prefix + line for line in frame.data.split("\n")]
-        text = eol.join(lines) + eol + eol
+        text = eol.join(lines) + eol + ("" if sloppy == "single-lf" else eol)
     else:
         text = frame.data + eol
     return text.encode("utf-8", "surrogateescape")

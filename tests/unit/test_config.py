@@ -346,8 +346,9 @@ def test_every_session_option_is_settable_from_text_and_round_trips_through_a_pr
     from nbstream._engine.settings import options
 
     text = {"model": "m", "base_url": "http://h/v1", "api": "ollama", "format": "json",
-            "system": "s", "temperature": "0.1", "max_tokens": "3", "api_key_env": "K",
-            "json_path": "data.text", "json_mode": "delta", "context_budget": "2000",
+            "system": "s", "temperature": "0.1", "max_tokens": "3", "retries": "0",
+            "api_key_env": "K", "json_path": "data.text", "json_mode": "delta",
+            "context_budget": "2000",
             "body": '{"query": "{prompt}"}', "record": "False", "replay": "auto",
             "cassette_dir": "lessons", "speed": "2.0"}  # fmt: skip
     assert set(text) == {name for name, opt, _ in options() if opt.session}

@@ -9,9 +9,11 @@ from nbstream import (
     ErrorDelta,
     Finish,
     Metadata,
+    Notice,
     ReasoningDelta,
     Reply,
     ReplyBuilder,
+    Retry,
     ServerReportedError,
     ServerToolCall,
     ServerToolCallDelta,
@@ -167,6 +169,38 @@ def test_builder_text_is_readable_while_streaming() -> None:
         b.add(TextDelta(piece))
         assert b.text.endswith(piece)
     assert b.text == "abc"
+
+
+def test_notes_say_each_notice_once_and_sum_up_the_retries() -> None:
+    plain = build(TextDelta("a"), End(True))
+    assert plain.notes == ()
+    assert "notes" not in repr(plain)
+    r = build(
+        Retry(1, 2.0, "429 Too Many Requests"),
+        Retry(2, 0.4, "the connection closed before the answer began"),
+        Notice("repaired SSE framing: no blank line between events"),
+        TextDelta("a"),
+        Notice("repaired SSE framing: no blank line between events"),
+        End(True),
+    )
+    assert r.status == "finished"
+    assert r.notes == (
+        "repaired SSE framing: no blank line between events",
+        "retried twice: 429 Too Many Requests; the connection closed before the answer began",
+    )
+    once = build(Retry(1, 0.0, "503 Service Unavailable"), TextDelta("a"), End(True))
+    assert once.notes == ("retried once: 503 Service Unavailable",)
+    same = [Retry(i, 0.0, "502 Bad Gateway") for i in (1, 2, 3)]
+    assert build(*same).notes == ("retried 3 times: 502 Bad Gateway",)
+
+
+def test_retry_and_notice_deltas() -> None:
+    retry = Retry(1, 2.6, "429 Too Many Requests", time=5.0)
+    assert (retry.kind, retry.text) == ("retry", "retrying in 3 s: 429 Too Many Requests")
+    assert Retry(1, 0.0, "x").text == "retrying now: x"
+    assert retry == Retry(1, 2.6, "429 Too Many Requests", time=9.0)  # time is not compared
+    assert repr(Notice("n")) == "Notice(text='n')"
+    assert Notice("n").kind == "notice"
 
 
 def test_a_reply_shows_itself_as_sanitized_markdown_over_its_status_line() -> None:
