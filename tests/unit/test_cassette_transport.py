@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -167,3 +168,25 @@ def test_call_options_pick_the_mode_folder_and_speed() -> None:
     )
     with pytest.raises(ConfigError, match="choose one"):
         cassettes(env, record=True, replay=True)
+
+
+def test_the_cell_flags_give_the_same_options() -> None:
+    from nbstream._magic.args import parse_cell_line
+
+    _, layer = parse_cell_line("--record --speed instant")
+    assert (layer.record, layer.replay, layer.speed) == (True, False, INSTANT)
+    assert layer.given == {"record", "replay", "speed"}  # --record turns a replay below off
+    session = env_layer({"NBSTREAM_REPLAY": "lessons"})
+    assert merge(session, layer).cassettes() == CassetteSettings("record", "lessons", INSTANT)
+
+
+async def test_chat_refuses_record_with_a_callers_client(tmp_path: Path) -> None:
+    import nbstream
+
+    async with httpx.AsyncClient() as client:
+        with pytest.raises(ConfigError, match="own client"):
+            await nbstream.chat(
+                "x", base_url="http://127.0.0.1:9/v1", model="m", client=client,
+                record=str(tmp_path), display=False,
+            )  # fmt: skip
+    assert not any(os.scandir(tmp_path))  # nothing recorded
