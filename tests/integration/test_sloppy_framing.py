@@ -60,7 +60,9 @@ async def test_words_appear_as_they_arrive(server: BackgroundServer, fault: str)
     times = [d.time for d in reply.deltas if isinstance(d, TextDelta)]
     assert len(times) == 10
     gaps = [b - a for a, b in itertools.pairwise(times[1:])]  # after the first pair
-    assert min(gaps) > 0.02, gaps  # each word on its own arrival
+    # Words arrive on their own, not all at the end: most gaps are the server's pace (a loaded
+    # machine may deliver two sends in one read now and then).
+    assert sum(gap > 0.02 for gap in gaps) >= len(gaps) - 2, gaps
     assert times[-1] - times[0] > 0.35
     assert not reply.buffered
 
