@@ -16,6 +16,7 @@ Run: ``python benchmarks/kernel_frames.py`` (about two minutes).
 
 from __future__ import annotations
 
+import argparse
 import itertools
 import json
 import re
@@ -41,7 +42,8 @@ async def source(tokens, rate, log):
     start = time.monotonic()
     for i, tok in enumerate(tokens):
         await asyncio.sleep(max(0.0, start + (i + 1) / rate - time.monotonic()))
-        log.append(time.monotonic())
+        if tok.strip():
+            log.append(time.monotonic())  # one entry per word: word i is log[i]
         yield tok
 
 async def whole(tokens, rate, log, interval):
@@ -134,6 +136,9 @@ def pct(values: list[float], q: float) -> float:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="one short case (a smoke run)")
+    cases = CASES[:1] if parser.parse_args().quick else CASES
     manager, client = start_new_kernel()
     try:
         client.execute_interactive(SETUP)
@@ -142,7 +147,7 @@ def main() -> None:
             "| longest gap between messages ms | messages | content KB (x answer) |"
         )
         print("|---|---:|---|---:|---:|---:|---:|---:|")
-        for label, n, paragraph, rate in CASES:
+        for label, n, paragraph, rate in cases:
             size = sum(len(f"w{i} ") for i in range(n)) + (2 * (n // paragraph) if paragraph else 0)
             for name, template in CONSUMERS.items():
                 code = template.format(n=n, p=paragraph, rate=rate)

@@ -33,7 +33,9 @@ if TYPE_CHECKING:
         ErrorDelta,
         Finish,
         Metadata,
+        Notice,
         ReasoningDelta,
+        Retry,
         ServerToolCallDelta,
         TextDelta,
         ToolCallDelta,
@@ -41,6 +43,7 @@ if TYPE_CHECKING:
     )
     from ._core.errors import (
         AuthenticationError,
+        CassetteError,
         ConfigError,
         EventTooLargeError,
         FormatError,
@@ -67,6 +70,7 @@ __version__ = "0.1.0"
 # every name resolves and that __all__ matches this table.
 _EXPORTS: dict[str, str] = {
     "AuthenticationError": "._core.errors",
+    "CassetteError": "._core.errors",
     "CodeBlock": "._core.markdown",
     "ConfigError": "._core.errors",
     "Delta": "._core.deltas",
@@ -82,10 +86,12 @@ _EXPORTS: dict[str, str] = {
     "Metadata": "._core.deltas",
     "NDJSONDecoder": "._sse.ndjson",
     "NbstreamError": "._core.errors",
+    "Notice": "._core.deltas",
     "RateLimitError": "._core.errors",
     "ReasoningDelta": "._core.deltas",
     "Reply": "._core.reply",
     "ReplyBuilder": "._core.reply",
+    "Retry": "._core.deltas",
     "SSEDecoder": "._sse.decoder",
     "ServerReportedError": "._core.errors",
     "ServerSentEvent": "._sse.decoder",

@@ -3,10 +3,18 @@
     python notebooks/run.py                 # all of them, saved in place
     python notebooks/run.py 02              # the ones whose name starts with 02
     python notebooks/run.py --check         # execute copies, compare with the saved files, save nothing
+    python notebooks/run.py --record 04     # record 04's exchanges again, then run and save it
 
-Each notebook runs top to bottom in a fresh kernel (nbclient, as "Run All" does), offline, against
-the embedded backend. Variables that would point ``%%chat`` at a real service are removed from the
-kernel's environment first, so the saved answers are the backend's deterministic ones.
+Each notebook runs top to bottom in a fresh kernel (nbclient, as "Run All" does), offline, in
+replay mode: every chat is answered from its cassette in ``notebooks/cassettes/``
+(``NBSTREAM_REPLAY=cassettes``), with the rhythm it was recorded with, so runs are the same
+everywhere. Variables that would point ``%%chat`` at a real service are removed from the
+kernel's environment first.
+
+``--record`` deletes the notebook's cassettes and runs it once with ``NBSTREAM_RECORD`` to record
+every exchange again, from the embedded backend and, for cells that name
+``http://127.0.0.1:8080/v1``, from a real llama.cpp server (xllamacpp with gemma3-270m, started
+on that port for the run); then it runs and saves the notebook in replay mode as usual.
 
 ``--check`` is what CI's notebook test does: the structure of a fresh run (cells, output types,
 the texts of cells tagged ``check-output``) must equal the structure of the committed file.
@@ -28,6 +36,10 @@ import nbformat
 from nbclient import NotebookClient
 
 HERE = Path(__file__).resolve().parent
+#: The notebooks' cassettes; the kernels run in HERE, so the relative name is what they see.
+CASSETTES = "cassettes"
+#: Where cells that replay a real model say it was: llama-server's default address.
+LLAMA_URL = "http://127.0.0.1:8080/v1"
 
 #: Cells with this tag must reproduce their text outputs exactly on every run.
 CHECK_TAG = "check-output"
@@ -49,23 +61,31 @@ def notebooks(prefixes: list[str] | None = None) -> list[Path]:
 
 
 @contextmanager
-def offline_environment() -> Iterator[None]:
-    """Remove endpoint and key variables from ``os.environ`` (the kernel inherits it) for a while."""
-    saved = {k: v for k, v in os.environ.items() if _ENDPOINT_VARS.match(k)}
+def offline_environment(**extra: str) -> Iterator[None]:
+    """Remove endpoint and key variables from ``os.environ`` (the kernel inherits it) for a while.
+
+    Args:
+        **extra: Variables to set meanwhile (the cassette mode, the notebook's name).
+    """
+    saved = {k: v for k, v in os.environ.items() if _ENDPOINT_VARS.match(k) or k in extra}
     for key in saved:
         del os.environ[key]
+    os.environ.update(extra)
     try:
         yield
     finally:
+        for key in extra:
+            os.environ.pop(key, None)
         os.environ.update(saved)
 
 
-def execute(path: Path, *, timeout: int = 120) -> nbformat.NotebookNode:
+def execute(path: Path, *, timeout: int = 120, record: bool = False) -> nbformat.NotebookNode:
     """Run a notebook top to bottom in a fresh kernel and return it with its new outputs.
 
     Args:
         path: The notebook file; it is read, not written.
         timeout: Seconds any one cell may take.
+        record: Record every exchange into the cassettes instead of replaying them.
 
     Returns:
         The executed notebook, with volatile metadata removed (see :func:`clean`).
@@ -83,9 +103,36 @@ def execute(path: Path, *, timeout: int = 120) -> nbformat.NotebookNode:
         store_widget_state=False,
         resources={"metadata": {"path": str(path.parent)}},
     )
-    with offline_environment():
+    mode = "NBSTREAM_RECORD" if record else "NBSTREAM_REPLAY"
+    # JPY_SESSION_NAME is what jupyter_server tells a notebook's kernel: cassettes take its name.
+    with offline_environment(**{mode: CASSETTES, "JPY_SESSION_NAME": path.name}):
         client.execute()
     return clean(nb)
+
+
+def record(path: Path, *, timeout: int = 120) -> int:
+    """Record a notebook's exchanges again: delete its cassettes, run it with ``NBSTREAM_RECORD``.
+
+    Returns:
+        How many cassettes it has now.
+    """
+    folder = HERE / CASSETTES
+    for old in folder.glob(f"{path.stem}-*.json"):
+        old.unlink()
+    llama = None
+    cells = nbformat.read(path, as_version=4).cells
+    if any(c.cell_type == "code" and LLAMA_URL in c.source for c in cells):
+        # The test helper that starts a real llama.cpp server, on llama-server's default port.
+        sys.path.insert(0, str(HERE.parent))
+        from tests.integration.llamacpp import LlamaCppServer
+
+        llama = LlamaCppServer(port=8080, alias="gemma3-270m")
+    try:
+        execute(path, timeout=timeout, record=True)
+    finally:
+        if llama is not None:
+            llama.close()
+    return len(list(folder.glob(f"{path.stem}-*.json")))
 
 
 def clean(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
@@ -175,9 +222,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("names", nargs="*", help="notebook name prefixes (default: all)")
     parser.add_argument("--check", action="store_true", help="compare, do not save")
     parser.add_argument("--timeout", type=int, default=120, help="seconds per cell")
+    parser.add_argument(
+        "--record", action="store_true", help="record the exchanges again before running"
+    )
     args = parser.parse_args(argv)
     status = 0
     for path in notebooks(args.names):
+        if args.record:
+            start = time.monotonic()
+            count = record(path, timeout=args.timeout)
+            print(f"{path.name}: {time.monotonic() - start:.1f} s, {count} cassettes recorded")
         start = time.monotonic()
         fresh = execute(path, timeout=args.timeout)
         took = time.monotonic() - start

@@ -19,21 +19,22 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import dataclasses
 from collections.abc import Callable, Coroutine, Generator, Sequence
-from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Unpack
 
+from .._core.context import ContextItem
 from .._core.conversation import Message
 from .._core.reply import Reply
-from .._core.secrets import register_secret
-from .._engine.settings import OPENAI_BASE_URL, Layer, env_layer, resolve
+from .._core.values import public
+from .._engine.context import apply_context
+from .._engine.settings import ChatOptions, Settings, env_layer, merge, takes_options
 from .._providers.request import as_messages
+from .._view.shell import BACKGROUND, shell_kind
 from .sync import run_sync
 
 if TYPE_CHECKING:
     import httpx
-
-    from .._http.transport import Timeouts
 
 __all__ = ["ChatHandle", "chat", "chat_sync", "wait"]
 
@@ -56,8 +57,6 @@ class ChatHandle:
         publish: Callable[[Reply], None] | None = None,
         name: str = "",
     ) -> None:
-        from .._view.output import BACKGROUND
-
         # Its view streams after the cell returned: no Insert buttons (a cell "below" would land
         # under whatever cell runs next).
         context = contextvars.copy_context()
@@ -105,6 +104,7 @@ class ChatHandle:
         return self.result().__await__()
 
 
+@public
 async def wait(*handles: ChatHandle) -> list[Reply]:
     """Wait for background chats and re-publish their answers from this cell.
 
@@ -118,83 +118,61 @@ async def wait(*handles: ChatHandle) -> list[Reply]:
     return [await h.result() for h in chosen]
 
 
+@public
+@takes_options
 async def chat(
     prompt_or_messages: str | Sequence[Message],
     *,
     display: bool | None = None,
-    model: str | None = None,
-    base_url: str | None = None,
-    api: str | None = None,
-    format: str | None = None,
-    api_key: str | None = None,
-    system: str | None = None,
-    temperature: float | None = None,
-    max_tokens: int | None = None,
-    stream: bool = True,
-    timeouts: Timeouts | None = None,
     client: httpx.AsyncClient | None = None,
-    **params: Any,
+    **options: Unpack[ChatOptions],
 ) -> Reply:
     """Ask a model and return its reply, showing the answer as it streams.
 
-    Unset arguments come from the environment (``OPENAI_BASE_URL``, ``OPENAI_API_KEY``,
-    ``NBSTREAM_MODEL`` …); with no endpoint anywhere, the embedded demo backend answers.
+    Options left out come from the environment (``OPENAI_BASE_URL``, ``OPENAI_API_KEY``,
+    ``NBSTREAM_MODEL`` …); with no server anywhere, the embedded demo backend answers (it starts
+    then, not before).
 
     Args:
         prompt_or_messages: A prompt, or chat messages (``[{"role": …, "content": …}]``).
         display: Show the view. ``None``: in a kernel or terminal IPython, not in a script.
-        model: Model name.
-        base_url: The server's base URL.
-        api: API family (``"openai-chat"``, ``"openai-responses"``, ``"anthropic"`` …).
-        format: Wire format override (default: detected).
-        api_key: A key for ``base_url`` (prefer the environment: a key in a notebook is saved
-            with it). Without ``base_url`` it goes to api.openai.com only.
-        system: System prompt.
-        temperature: Sampling temperature.
-        max_tokens: Output token limit.
-        stream: ``False`` asks for the whole answer at once.
-        timeouts: Engine timeouts.
         client: An ``httpx.AsyncClient`` to reuse.
-        **params: Extra request body fields.
+        **options: The chat's settings (below).
 
     Returns:
         The reply; check ``reply.status`` or call ``reply.raise_for_status()``.
 
     Raises:
-        ConfigError: A setting is wrong (e.g. a bad ``NBSTREAM_`` variable).
+        TypeError: A keyword that is not an option (body fields go in ``extra_body``).
+        ConfigError: A setting is wrong (e.g. a bad ``NBSTREAM_`` variable), or ``record`` /
+            ``replay`` with ``client``.
+        InterpolationError: A ``{{name}}`` not in ``context``, or a name that looks like a
+            secret.
         asyncio.CancelledError: Interrupted.
     """
-    from .run import Job, run_job, shell_kind
+    from .run import Job, run_job
 
-    call = Layer(
-        source="call",
-        base_url=base_url,
-        model=model,
-        api=api,
-        format=format,
-        system=system,
-        temperature=temperature,
-        max_tokens=max_tokens,
-    )
-    settings = resolve(env_layer(), call)
-    if api_key:
-        register_secret(api_key)
-        settings = replace(settings, api_key=api_key, key_env=None)
-        if settings.embedded:  # an explicit key never goes to the demo backend
-            settings = replace(settings, base_url=OPENAI_BASE_URL, embedded=False)
-    job = Job(
-        as_messages(prompt_or_messages, settings.system),
-        settings,
-        stream=stream,
-        params=params,
-        timeouts=timeouts,
-        client=client,
-    )
+    call = Settings.from_options(options, caller="chat")
+    settings = merge(env_layer(), call).resolve()
+    messages = as_messages(prompt_or_messages, settings.system)
+    context: tuple[ContextItem, ...] = ()
+    if settings.context:
+        messages, context = apply_context(messages, settings.context, settings.context_budget)
+        settings = dataclasses.replace(settings, context={})  # applied: not again by the engine
+    job = Job(messages, settings, client=client, context=context)
     show = shell_kind() != "none" if display is None else display
     return await run_job(job, show=show)
 
 
-def chat_sync(prompt_or_messages: str | Sequence[Message], **kwargs: Any) -> Reply:
+@public
+@takes_options
+def chat_sync(
+    prompt_or_messages: str | Sequence[Message],
+    *,
+    display: bool | None = None,
+    client: httpx.AsyncClient | None = None,
+    **options: Unpack[ChatOptions],
+) -> Reply:
     """:func:`chat` for synchronous code: blocks until the reply has ended.
 
     Without a running event loop it uses :func:`asyncio.run`. Inside one (a notebook cell) it
@@ -204,9 +182,15 @@ def chat_sync(prompt_or_messages: str | Sequence[Message], **kwargs: Any) -> Rep
 
     Args:
         prompt_or_messages: A prompt, or chat messages.
-        **kwargs: As for :func:`chat`.
+        display: As for :func:`chat`.
+        client: As for :func:`chat`.
+        **options: The chat's settings (below).
 
     Returns:
         The reply.
+
+    Raises:
+        TypeError: A keyword that is not an option (body fields go in ``extra_body``).
     """
-    return run_sync(lambda: chat(prompt_or_messages, **kwargs))
+    Settings.from_options(options, caller="chat_sync")  # a wrong keyword fails before any loop
+    return run_sync(lambda: chat(prompt_or_messages, display=display, client=client, **options))

@@ -3,167 +3,185 @@
 Shared by :func:`nbstream.chat` and the ``%%chat`` magic. What it adds around the engine and
 the view:
 
-- the embedded demo backend when no endpoint is configured, with a visible notice;
+- the embedded demo backend when no endpoint is configured, with a visible notice: started
+  when the request is sent, never when a job is built, so ``--dry-run`` starts nothing;
 - the ticker that lets an Interrupt (■) cancel within ~100 ms (:mod:`nbstream._engine.ticker`);
 - the cancel reason (``"interrupted"``) recorded on the stream before the CancelledError
   propagates;
-- the raw frames for ``--wire``.
+- the raw frames for ``--wire``;
+- cassettes (the ``record`` / ``replay`` options): the engine's transport wrapped in a
+  :class:`~nbstream._http.cassette.CassetteTransport` when the stream opens, and a notice saying
+  so.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
+import os
 import sys
 import time
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 import httpx
 
+from .._core.cassette import CassetteSettings
+from .._core.context import ContextItem
 from .._core.conversation import Message
 from .._core.errors import ConfigError
 from .._core.reply import Reply
-from .._core.secrets import redact
 from .._core.stream import DeltaStream
-from .._engine.settings import Settings, host_of
+from .._core.urls import host_of
+from .._engine.settings import Settings, merge
 from .._engine.ticker import ticker
-from .._http.transport import Timeouts, describe_http_error
+from .._http.cassette import CassetteTransport
+from .._http.transport import describe_http_error
+from .._providers.request import PreparedRequest
+from .._view.shell import cancel_reaches_awaiting_cell, shell_kind
 from .wire import WirePanel
 
 __all__ = [
     "DEMO_NOTICE",
+    "EMBEDDED_PLACEHOLDER",
     "OLD_KERNEL_NOTICE",
     "Job",
-    "cancel_reaches_awaiting_cell",
+    "dry_run_request",
     "list_models",
+    "notebook_name",
     "open_stream",
+    "publish_reply",
     "run_job",
-    "shell_kind",
 ]
 
 DEMO_NOTICE = (
     "demo backend, not a language model — set OPENAI_API_KEY, or %chat config base_url=… model=…"
 )
 
+# What a dry run shows for the embedded backend, which starts only when a request is sent (its
+# port is not known before): a name that can never resolve (RFC 6761 reserves .invalid).
+EMBEDDED_PLACEHOLDER = "http://embedded-demo-backend.invalid/v1"
+
 _CLOSE_S = 2.0
 
 OLD_KERNEL_NOTICE = "on ipykernel < 7.4 Cancel acts only after the cell: use Interrupt (■)"
 
-Shell = Literal["kernel", "terminal", "none"]
-
-
-def cancel_reaches_awaiting_cell() -> bool:
-    """Whether this kernel handles widget messages while a cell awaits (ipykernel >= 7.4).
-
-    Measured (FACTS.md): on 6.x and 7.3 a click during a top-level ``await`` is handled only
-    after the cell, except on 7.3 with JupyterLab >= 4.4 (subshells), which we cannot detect.
-    """
-    module = sys.modules.get("ipykernel")
-    version = str(getattr(module, "__version__", "0"))
-    try:
-        major, minor = (int(p) for p in version.split(".")[:2])
-    except ValueError:
-        return True  # a development version: assume current behaviour
-    return (major, minor) >= (7, 4)
-
-
-def shell_kind() -> Shell:
-    """Where we run: an IPython kernel, terminal IPython, or plain Python.
-
-    IPython is only consulted when something already imported it, so a plain script never
-    loads it.
-    """
-    if "IPython" not in sys.modules:
-        return "none"
-    from IPython import get_ipython
-
-    shell = get_ipython()
-    if shell is None:
-        return "none"
-    return "kernel" if getattr(shell, "kernel", None) is not None else "terminal"
-
-
-def endpoint_of(settings: Settings) -> tuple[str, tuple[str, ...]]:
-    """The base URL to use and the notices to show (the demo backend's when it is the one)."""
-    if settings.base_url:
-        return settings.base_url, settings.notices
-    from ..server import shared
-
-    return shared().openai_base_url, (DEMO_NOTICE, *settings.notices)
-
 
 @dataclass
 class Job:
-    """One request to run.
+    """One request to run; building it starts and sends nothing.
 
     Attributes:
         messages: The chat messages (system prompt included).
-        settings: Endpoint, model and key.
-        stream: Ask for a stream (``--no-stream`` sets ``False``).
+        settings: The chat's resolved settings (:meth:`Settings.resolve`); no base URL means
+            the embedded demo backend, started by :func:`open_stream`.
         wire: Keep the raw frames with their arrival times.
-        params: Extra request body fields.
-        timeouts: Engine timeouts, if not the defaults.
         client: An ``httpx.AsyncClient`` to reuse.
         frames: Filled with ``(arrival_s, bytes)`` when ``wire`` is on.
+        context: What the prompt's values were (shown by the view, kept on the reply).
+        recorder: The transport that recorded or replayed, once the stream opened (its
+            ``events`` say which cassette).
     """
 
     messages: list[Message]
     settings: Settings
-    stream: bool = True
     wire: bool = False
-    params: dict[str, Any] = field(default_factory=dict)
-    timeouts: Timeouts | None = None
     client: httpx.AsyncClient | None = None
     frames: list[tuple[float, bytes]] = field(default_factory=list)
-    base_url: str = ""
-    notices: tuple[str, ...] = ()
+    context: tuple[ContextItem, ...] = ()
+    recorder: CassetteTransport | None = None
 
-    def __post_init__(self) -> None:
-        self.base_url, self.notices = endpoint_of(self.settings)
+    @property
+    def cassettes(self) -> CassetteSettings:
+        """Record or replay (the settings' ``record`` / ``replay``), new files named for the notebook."""
+        return self.settings.cassettes(prefix=notebook_name())
+
+    @property
+    def notices(self) -> tuple[str, ...]:
+        """Lines to show with the answer: the demo backend's, a key left out, an old kernel,
+        record or replay."""
+        notices: tuple[str, ...] = (DEMO_NOTICE,) if self.settings.embedded else ()
+        notices += self.settings.notices
         if shell_kind() == "kernel" and not cancel_reaches_awaiting_cell():
-            self.notices = (*self.notices, OLD_KERNEL_NOTICE)
+            notices += (OLD_KERNEL_NOTICE,)
+        cassettes = self.cassettes
+        if cassettes.mode != "off":
+            notices += (cassettes.describe(),)
+        return notices
 
     @property
     def provenance(self) -> str:
-        """``model @ host``: what answered, never a key or a path."""
-        return f"{self.settings.model or '?'} @ {host_of(self.base_url)}"
+        """``model @ host``: what answers, never a key or a path."""
+        where = (
+            "the embedded demo backend"
+            if self.settings.embedded
+            else host_of(self.settings.base_url)
+        )
+        return f"{self.settings.model or '?'} @ {where}"
 
 
-def request_kwargs(job: Job) -> dict[str, Any]:
-    """The keyword arguments for the engine (unset options left to the engine's defaults)."""
-    s = job.settings
-    kwargs: dict[str, Any] = {
-        "model": s.model,
-        "base_url": job.base_url,
-        "api_key": s.api_key,
-        "stream": job.stream,
-        **job.params,
-    }
-    for name in ("api", "format", "temperature", "max_tokens"):
-        value = getattr(s, name)
-        if value is not None:
-            kwargs[name] = value
-    if job.timeouts is not None:
-        kwargs["timeouts"] = job.timeouts
-    if job.client is not None:
-        kwargs["client"] = job.client
-    return kwargs
+def _embedded(settings: Settings) -> Settings:
+    """The settings aimed at the embedded backend, which starts now if it is not running."""
+    from ..server import shared
+
+    return merge(settings, Settings.layer(base_url=shared().openai_base_url))
 
 
 def open_stream(job: Job) -> DeltaStream:
-    """Start the request: the engine's :class:`~nbstream.DeltaStream` (nothing sent yet)."""
-    from .._engine.engine import astream
+    """Start the request: the engine's :class:`~nbstream.DeltaStream` (nothing sent yet).
 
-    kwargs = request_kwargs(job)
+    With no base URL configured, this is where the embedded demo backend starts; with
+    ``record`` or ``replay`` on, the engine's transport is wrapped here (a replay still starts
+    the embedded backend when it is the configured server: its URL is part of the request).
+    """
+    from .._engine.engine import stream_for
+
+    settings = _embedded(job.settings) if job.settings.embedded else job.settings
+    on_bytes = None
     if job.wire:
         started = time.monotonic()
 
         def on_bytes(chunk: bytes, *_: Any) -> None:
             job.frames.append((time.monotonic() - started, chunk))
 
-        kwargs["on_bytes"] = on_bytes
-    return astream(job.messages, **kwargs)
+    wrap = None
+    cassettes = job.cassettes
+    if cassettes.mode != "off":
+        if job.client is not None:
+            raise ConfigError("record / replay need nbstream's own client: leave client= out")
+
+        def wrap(network: httpx.AsyncBaseTransport) -> httpx.AsyncBaseTransport:
+            job.recorder = CassetteTransport(cassettes, network, secrets=[settings.api_key])
+            return job.recorder
+
+    return stream_for(
+        job.messages, settings, client=job.client, on_bytes=on_bytes, wrap_transport=wrap
+    )
+
+
+def notebook_name() -> str:
+    """The running notebook's name without its suffix, when Jupyter told the kernel, else ``""``.
+
+    jupyter_server starts each kernel with ``JPY_SESSION_NAME`` set to the notebook's path.
+    """
+    path = os.environ.get("JPY_SESSION_NAME", "")
+    name = path.replace("\\", "/").rsplit("/", 1)[-1]
+    return name.rsplit(".", 1)[0] if name.endswith(".ipynb") else ""
+
+
+def dry_run_request(job: Job) -> PreparedRequest:
+    """The request ``job`` would send, keys masked; sends nothing and starts nothing.
+
+    With nothing configured, the URL is :data:`EMBEDDED_PLACEHOLDER`: the embedded backend
+    starts only when a request is sent.
+    """
+    from .._engine.engine import request_for
+
+    settings = job.settings
+    if settings.embedded:
+        settings = merge(settings, Settings.layer(base_url=EMBEDDED_PLACEHOLDER))
+    return request_for(job.messages, settings)
 
 
 async def _drain(stream: DeltaStream) -> Reply:
@@ -202,9 +220,10 @@ async def run_job(job: Job, *, show: bool, stream: DeltaStream | None = None) ->
             return await show_stream(stream, job)
         async with ticker():
             try:
-                return await _drain(stream)
+                reply = await _drain(stream)
             except Exception:  # noqa: BLE001 - the reply records the failure, described
-                return stream.reply
+                reply = stream.reply
+        return dataclasses.replace(reply, context=job.context) if job.context else reply
     except asyncio.CancelledError:
         stream.note_cancel("interrupted")
         raise
@@ -214,6 +233,11 @@ async def run_job(job: Job, *, show: bool, stream: DeltaStream | None = None) ->
         # Bounded and shielded: the view already closed it; a stuck close must not hold the cell.
         with contextlib.suppress(Exception):
             await asyncio.shield(asyncio.wait_for(stream.aclose(), _CLOSE_S))
+        # A recording is written when the response closes (above); one that could not be (too
+        # large, a folder that cannot be written) must not pass for recorded.
+        for event in job.recorder.events if job.recorder is not None else ():
+            if event.startswith("not recorded"):
+                print(f"nbstream: {event}", file=sys.stderr)
 
 
 def list_models(settings: Settings, *, timeout: float = 10.0) -> list[str]:
@@ -229,7 +253,7 @@ def list_models(settings: Settings, *, timeout: float = 10.0) -> list[str]:
     Raises:
         ConfigError: The request failed (message redacted, one line).
     """
-    base_url, _ = endpoint_of(settings)
+    base_url = (_embedded(settings) if settings.embedded else settings).base_url
     headers = {"Authorization": f"Bearer {settings.api_key}"} if settings.api_key else {}
     try:
         r = httpx.get(base_url.rstrip("/") + "/models", headers=headers, timeout=timeout)
@@ -247,18 +271,10 @@ def publish_reply(reply: Reply) -> None:
 
     A background chat's view was published by the cell that started it; headless runs keep only
     what the running cell publishes, so ``await handle`` / ``await nbstream.wait()`` call this.
-    The bundle is the view's final form: sanitized HTML (model output is untrusted) as
-    ``text/markdown``, the exact text as ``text/plain``, provenance in the metadata.
+    The reply shows itself (``Reply._repr_mimebundle_``): the sanitized answer over its status
+    line, provenance in the metadata.
     """
-    from .._view.paint import provenance, status_line
-    from .._view.render import Renderer, inline_text
+    from .._view import render  # noqa: F401 - hands the reply its sanitizing renderer
     from .ipython import display
 
-    body = Renderer().render(reply.text) if reply.text else ""
-    # A block of its own: the status can hold a server's error text (untrusted, like the answer).
-    status = f"<p><sub>{inline_text(redact(status_line(reply)))}</sub></p>\n"
-    display(
-        {"text/markdown": f"{body}\n\n{status}", "text/plain": redact(reply.text)},
-        metadata={"nbstream": provenance(reply)},
-        raw=True,
-    )
+    display(reply)

@@ -20,6 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal, TypeAlias
 
+from .text import excerpt
 from .values import ValueRepr
 
 __all__ = ["Conversation", "Conversations", "Message", "Turn"]
@@ -145,14 +146,9 @@ class Conversation:
                 tag += f": {turn.error})*" if turn.error else ")*"
             if turn.status == "failed":
                 tag += " — not sent back"
-            lines.append(f"{n}. **you:** {_clip(turn.prompt)}")
-            lines.append(f"   **{turn.model or 'model'}:** {_clip(turn.answer)}{tag}")
+            lines.append(f"{n}. **you:** {excerpt(turn.prompt, 120)}")
+            lines.append(f"   **{turn.model or 'model'}:** {excerpt(turn.answer, 120)}{tag}")
         return "\n".join(lines)
-
-
-def _clip(text: str, limit: int = 120) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
 class Conversations:

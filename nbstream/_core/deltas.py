@@ -21,6 +21,10 @@ finish           :class:`Finish`               the server's finish reason (``sto
                                                ``end_turn``…)
 error            :class:`ErrorDelta`           an error the server reported inside an HTTP 200
                                                stream
+notice           :class:`Notice`               a note about how the answer arrived (a repaired
+                                               stream), kept on the reply
+retry            :class:`Retry`                the request failed before its answer began and is
+                                               sent again after a wait
 metadata         :class:`Metadata`             model, response id, the wire format chosen, streamed
                                                or not
 end              :class:`End`                  the stream ended; ``complete`` says whether the
@@ -35,10 +39,11 @@ their timing.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Literal, TypeAlias
 
-from .values import ValueRepr
+from .values import ValueRepr, public
 
 __all__ = [
     "Delta",
@@ -47,11 +52,14 @@ __all__ = [
     "ErrorDelta",
     "Finish",
     "Metadata",
+    "Notice",
     "ReasoningDelta",
+    "Retry",
     "ServerToolCallDelta",
     "TextDelta",
     "ToolCallDelta",
     "Usage",
+    "retry_in",
 ]
 
 DeltaKind: TypeAlias = Literal[
@@ -62,11 +70,14 @@ DeltaKind: TypeAlias = Literal[
     "usage",
     "finish",
     "error",
+    "notice",
+    "retry",
     "metadata",
     "end",
 ]
 
 
+@public
 @dataclass(frozen=True, slots=True, repr=False)
 class TextDelta(ValueRepr):
     """A piece of the answer's text.
@@ -81,6 +92,7 @@ class TextDelta(ValueRepr):
     kind: Literal["text"] = field(default="text", init=False)
 
 
+@public
 @dataclass(frozen=True, slots=True, repr=False)
 class ReasoningDelta(ValueRepr):
     """A piece of the model's reasoning ("thinking") text, shown apart from the answer.
@@ -95,6 +107,7 @@ class ReasoningDelta(ValueRepr):
     kind: Literal["reasoning"] = field(default="reasoning", init=False)
 
 
+@public
 @dataclass(frozen=True, slots=True, repr=False)
 class ToolCallDelta(ValueRepr):
     """A fragment of a tool (function) call.
@@ -118,6 +131,7 @@ class ToolCallDelta(ValueRepr):
     kind: Literal["tool_call"] = field(default="tool_call", init=False)
 
 
+@public
 @dataclass(frozen=True, slots=True, repr=False)
 class ServerToolCallDelta(ValueRepr):
     """A fragment of a tool call that the server ran itself, during this reply.
@@ -150,6 +164,7 @@ class ServerToolCallDelta(ValueRepr):
     kind: Literal["server_tool_call"] = field(default="server_tool_call", init=False)
 
 
+@public
 @dataclass(frozen=True, slots=True, repr=False)
 class Usage(ValueRepr):
     """Token counts reported by the server.
@@ -192,6 +207,7 @@ class Usage(ValueRepr):
         return Usage(inp, out, total, reasoning, time=newer.time)
 
 
+@public
 @dataclass(frozen=True, slots=True, repr=False)
 class Finish(ValueRepr):
     """The server's reason for ending the answer, as it spelled it.
@@ -206,6 +222,7 @@ class Finish(ValueRepr):
     kind: Literal["finish"] = field(default="finish", init=False)
 
 
+@public
 @dataclass(frozen=True, slots=True, repr=False)
 class ErrorDelta(ValueRepr):
     """An error the server reported inside a successful stream.
@@ -222,6 +239,66 @@ class ErrorDelta(ValueRepr):
     kind: Literal["error"] = field(default="error", init=False)
 
 
+@public
+@dataclass(frozen=True, slots=True, repr=False)
+class Notice(ValueRepr):
+    """Something the user should know about how the answer arrived, which is not part of it.
+
+    Said once per reply, never per chunk: e.g. that the server's events had no blank lines
+    between them and were read anyway. The reply keeps each one in :attr:`Reply.notes`.
+
+    Attributes:
+        text: One line.
+        time: Monotonic time it became known.
+    """
+
+    text: str
+    time: float = field(default=0.0, compare=False, repr=False)
+    kind: Literal["notice"] = field(default="notice", init=False)
+
+
+@public
+@dataclass(frozen=True, slots=True, repr=False)
+class Retry(ValueRepr):
+    """The request failed before any byte of its answer and will be sent again after a wait.
+
+    Only failures before the answer begins are retried (nothing would be repeated): 429, 502,
+    503, 504 and 529, and a connection closed before the first byte. The wait is an ordinary
+    ``asyncio.sleep``, so Cancel and Interrupt end it at once.
+
+    Attributes:
+        attempt: Which retry this is (1 for the first).
+        wait: Seconds until the request is sent again.
+        reason: Why, one line (``"429 Too Many Requests"``).
+        time: Monotonic time the wait began; it ends at ``time + wait``.
+    """
+
+    attempt: int
+    wait: float
+    reason: str
+    time: float = field(default=0.0, compare=False, repr=False)
+    kind: Literal["retry"] = field(default="retry", init=False)
+
+    @property
+    def text(self) -> str:
+        """The line shown while waiting: ``"retrying in 3 s: 429 Too Many Requests"``."""
+        return f"{retry_in(self.wait)}: {self.reason}"
+
+
+def retry_in(seconds: float) -> str:
+    """``"retrying in 3 s"`` for a wait of ``seconds`` (whole seconds, rounded up; "now" if none).
+
+    Args:
+        seconds: The time left.
+
+    Returns:
+        The phrase.
+    """
+    whole = math.ceil(seconds - 0.05) if seconds > 0.05 else 0
+    return f"retrying in {whole} s" if whole else "retrying now"
+
+
+@public
 @dataclass(frozen=True, slots=True, repr=False)
 class Metadata(ValueRepr):
     """Facts about the reply that are not content.
@@ -244,6 +321,7 @@ class Metadata(ValueRepr):
     kind: Literal["metadata"] = field(default="metadata", init=False)
 
 
+@public
 @dataclass(frozen=True, slots=True, repr=False)
 class End(ValueRepr):
     """The stream ended without an exception.
@@ -267,6 +345,8 @@ Delta: TypeAlias = (
     | Usage
     | Finish
     | ErrorDelta
+    | Notice
+    | Retry
     | Metadata
     | End
 )

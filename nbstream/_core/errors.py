@@ -12,6 +12,7 @@ NbstreamError                     anything nbstream itself raises
 ├── ServerReportedError           the server sent an error inside an HTTP 200 stream
 ├── FormatError                   a wire format could not be chosen or a body could not be built
 ├── ConfigError                   a setting is wrong or missing (also raised for a key in plain text)
+├── CassetteError                 a recorded exchange is missing, too large or damaged
 └── InterpolationError            a prompt's ``{{name}}`` names nothing defined (not exported)
 ```
 
@@ -28,8 +29,11 @@ from __future__ import annotations
 
 from typing import Literal
 
+from .values import public
+
 __all__ = [
     "AuthenticationError",
+    "CassetteError",
     "ConfigError",
     "EventTooLargeError",
     "FormatError",
@@ -44,10 +48,12 @@ __all__ = [
 ]
 
 
+@public
 class NbstreamError(Exception):
     """Base class of every exception nbstream raises itself."""
 
 
+@public
 class HTTPStatusError(NbstreamError):
     """The server answered with a non-2xx status.
 
@@ -61,6 +67,8 @@ class HTTPStatusError(NbstreamError):
             excerpt of the body, or ``""``.
         body: The (bounded) body that was read, decoded as text.
         url: The request URL, without query string or credentials.
+        retry_after: Seconds the server asked us to wait (its ``Retry-After`` header: 429 and
+            503 often carry one), or ``None``.
     """
 
     def __init__(
@@ -72,6 +80,7 @@ class HTTPStatusError(NbstreamError):
         server_message: str = "",
         body: str = "",
         url: str = "",
+        retry_after: float | None = None,
     ) -> None:
         super().__init__(message)
         self.status_code = status_code
@@ -79,28 +88,25 @@ class HTTPStatusError(NbstreamError):
         self.server_message = server_message
         self.body = body
         self.url = url
+        self.retry_after = retry_after
 
 
+@public
 class AuthenticationError(HTTPStatusError):
     """401 or 403: the API key is missing, wrong, or lacks permission."""
 
 
+@public
 class RateLimitError(HTTPStatusError):
-    """429 Too Many Requests.
-
-    Attributes:
-        retry_after: Seconds the server asked us to wait (from ``Retry-After``), if it said.
-    """
-
-    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: object) -> None:
-        super().__init__(message, **kwargs)  # type: ignore[arg-type]
-        self.retry_after = retry_after
+    """429 Too Many Requests; ``retry_after`` says how long the server asked us to wait."""
 
 
+@public
 class StreamError(NbstreamError):
     """The response body cannot be read as a stream to its end."""
 
 
+@public
 class UnsupportedContentTypeError(StreamError):
     """The response's content type is neither SSE, NDJSON nor JSON.
 
@@ -113,6 +119,7 @@ class UnsupportedContentTypeError(StreamError):
         self.content_type = content_type
 
 
+@public
 class EventTooLargeError(StreamError):
     """One event grew past the decoder's configured maximum size.
 
@@ -128,6 +135,7 @@ class EventTooLargeError(StreamError):
 TimeoutPhase = Literal["connect", "first byte", "idle"]
 
 
+@public
 class StreamTimeoutError(StreamError, TimeoutError):
     """A connect, first-byte or idle timeout ran out.
 
@@ -144,6 +152,7 @@ class StreamTimeoutError(StreamError, TimeoutError):
         self.seconds = seconds
 
 
+@public
 class ServerReportedError(NbstreamError):
     """The server reported an error inside a successful (HTTP 200) stream.
 
@@ -156,12 +165,19 @@ class ServerReportedError(NbstreamError):
         self.code = code
 
 
+@public
 class FormatError(NbstreamError):
     """A wire format could not be chosen, or a request body could not be built."""
 
 
+@public
 class ConfigError(NbstreamError):
     """A setting is wrong or missing; the message says which and how to fix it."""
+
+
+@public
+class CassetteError(NbstreamError):
+    """A cassette is missing (replay), too large, unreadable or damaged, or cannot be written."""
 
 
 class InterpolationError(NbstreamError):

@@ -24,7 +24,7 @@ from typing import Any
 
 from .errors import InterpolationError
 
-__all__ = ["interpolate", "placeholders"]
+__all__ = ["interpolate", "placeholders", "split"]
 
 _PLACEHOLDER = re.compile(
     r"(?P<escape>\\)?\{\{\s*(?P<name>[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)\s*\}\}"
@@ -61,6 +61,42 @@ def _lookup(dotted: str, namespace: Mapping[str, Any]) -> Any:
                 f"\\{{{{{dotted}}}}} to send the braces literally"
             ) from None
     return value
+
+
+def split(text: str, namespace: Mapping[str, Any]) -> list[str | tuple[str, Any]]:
+    """Cut ``text`` at its placeholders: literal text, and ``(name, value)`` for each one.
+
+    Escapes (``\\{{``) become literal ``{{``; adjacent literals are joined.
+
+    Args:
+        text: The prompt as the user wrote it.
+        namespace: Where names are looked up.
+
+    Returns:
+        The pieces in order.
+
+    Raises:
+        InterpolationError: A placeholder names something undefined (one line, with the fix).
+    """
+    out: list[str | tuple[str, Any]] = []
+    at = 0
+    for m in _PLACEHOLDER.finditer(text):
+        literal = text[at : m.start()] + (m.group(0)[1:] if m["escape"] else "")
+        at = m.end()
+        if literal:
+            if out and isinstance(out[-1], str):
+                out[-1] += literal
+            else:
+                out.append(literal)
+        if not m["escape"]:
+            out.append((m["name"], _lookup(m["name"], namespace)))
+    tail = text[at:]
+    if tail:
+        if out and isinstance(out[-1], str):
+            out[-1] += tail
+        else:
+            out.append(tail)
+    return out
 
 
 def interpolate(text: str, namespace: Mapping[str, Any]) -> str:

@@ -35,7 +35,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .values import ValueRepr
+from .values import ValueRepr, public
 
 __all__ = ["CodeBlock", "code_blocks", "heal", "piece_cut", "settled_end"]
 
@@ -488,6 +488,7 @@ def _link_end(block: str, start: int) -> int:
 # -- code blocks -----------------------------------------------------------------------------
 
 
+@public
 @dataclass(frozen=True, slots=True, repr=False)
 class CodeBlock(ValueRepr):
     """One fenced code block of an answer.

@@ -9,21 +9,34 @@ statuses:
 - ``"failed"``: the server reported an error, or the connection or decoding failed; the text
   received so far is kept;
 - ``"cancelled"``: the consumer cancelled (Cancel button, interrupt, timeout of the caller).
+
+A reply shows itself in a notebook (``_repr_mimebundle_``): its answer as markdown with its status
+line under it, its repr as plain text, and its provenance in the output's metadata. Model output
+is untrusted and JupyterLab runs script in the outputs of the running session (FACTS.md), so the
+markdown goes through the view's sanitizing renderer; the view hands it down with
+:func:`set_markdown_renderer` when it loads, as imports point down only. Before that, a reply
+shows its repr alone.
 """
 
 from __future__ import annotations
 
+import html
 import time as _time
+from collections.abc import Callable, Container
 from dataclasses import dataclass, field
-from typing import Literal, TypeAlias
+from typing import Any, Literal, TypeAlias
 
+from .context import ContextItem
+from .context import metadata as context_metadata
 from .deltas import (
     Delta,
     End,
     ErrorDelta,
     Finish,
     Metadata,
+    Notice,
     ReasoningDelta,
+    Retry,
     ServerToolCallDelta,
     TextDelta,
     ToolCallDelta,
@@ -31,9 +44,19 @@ from .deltas import (
 )
 from .errors import ServerReportedError
 from .markdown import CodeBlock, code_blocks
-from .values import ValueRepr
+from .secrets import redact
+from .values import ValueRepr, public
 
-__all__ = ["Reply", "ReplyBuilder", "ServerToolCall", "Status", "ToolCall"]
+__all__ = [
+    "Reply",
+    "ReplyBuilder",
+    "ServerToolCall",
+    "Status",
+    "ToolCall",
+    "provenance",
+    "set_markdown_renderer",
+    "status_line",
+]
 
 Status: TypeAlias = Literal["finished", "cancelled", "failed", "truncated"]
 
@@ -44,6 +67,7 @@ _BURST_SPAN_S = 0.005
 _TRUNCATED = "the stream ended before the server's end marker: the answer may be incomplete"
 
 
+@public
 @dataclass(frozen=True, slots=True, repr=False)
 class ToolCall(ValueRepr):
     """One complete tool call, assembled from its :class:`~nbstream.ToolCallDelta` fragments.
@@ -61,6 +85,7 @@ class ToolCall(ValueRepr):
     arguments: str = ""
 
 
+@public
 @dataclass(frozen=True, slots=True, repr=False)
 class ServerToolCall(ValueRepr):
     """One tool call the server ran itself, assembled from :class:`~nbstream.ServerToolCallDelta` s.
@@ -84,6 +109,7 @@ class ServerToolCall(ValueRepr):
     result: str = ""
 
 
+@public
 @dataclass(frozen=True, slots=True, repr=False)
 class Reply(ValueRepr):
     """A finished (or ended) answer, whatever server and wire format produced it.
@@ -103,9 +129,14 @@ class Reply(ValueRepr):
         error: What went wrong, one line, for ``"failed"`` (and the reason for ``"cancelled"``).
         streamed: ``False`` when the server answered with one JSON body.
         endpoint: Host (and port) of the server, never a key or a path with secrets.
+        notes: One-line notes on how the answer arrived, each said once: a stream whose
+            framing was repaired, the retries it took (``"retried once: 429 Too Many
+            Requests"``).
         started: Monotonic time the request started.
         ended: Monotonic time the reply ended.
         deltas: Every delta in arrival order (their ``time`` is the arrival time).
+        context: What the prompt's ``{{name}}`` values were (names, kinds, sizes, what was
+            cut), when the chat was given any.
     """
 
     text: str = ""
@@ -121,13 +152,36 @@ class Reply(ValueRepr):
     error: str | None = None
     streamed: bool = True
     endpoint: str = ""
+    notes: tuple[str, ...] = ()
     started: float = field(default=0.0, repr=False)
     ended: float = field(default=0.0, repr=False)
     deltas: tuple[Delta, ...] = field(default=(), repr=False)
     exception: BaseException | None = field(default=None, repr=False, compare=False)
+    context: tuple[ContextItem, ...] = field(default=(), repr=False, compare=False)
 
     def __str__(self) -> str:
         return self.text
+
+    def _repr_mimebundle_(
+        self, include: Container[str] | None = None, exclude: Container[str] | None = None
+    ) -> tuple[dict[str, str], dict[str, Any]]:
+        """How IPython shows the reply: the answer and its status line, and where it came from.
+
+        Args:
+            include: Mimetypes IPython asks for (it filters the bundle itself).
+            exclude: Mimetypes IPython leaves out (likewise).
+
+        Returns:
+            The bundle (``text/plain``: the repr; ``text/markdown``: the sanitized answer over
+            the status line, once the view has loaded) and its metadata (``{"nbstream":
+            provenance}``).
+        """
+        data = {"text/plain": redact(repr(self))}
+        if _render_markdown is not None:
+            body = _render_markdown(self.text) if self.text else ""
+            line = html.escape(redact(status_line(self)))
+            data["text/markdown"] = f"{body}\n\n<p><small>{line}</small></p>\n"
+        return data, {"nbstream": provenance(self)}
 
     @property
     def ok(self) -> bool:
@@ -225,6 +279,7 @@ class Reply(ValueRepr):
         return max(times) - min(times) <= _BURST_SPAN_S
 
 
+@public
 class ReplyBuilder:
     """Accumulates deltas into a :class:`Reply`; cheap per delta, readable at any time.
 
@@ -256,6 +311,8 @@ class ReplyBuilder:
         self._server_heads: dict[int, tuple[str, str, str]] = {}
         self._deltas: list[Delta] = []
         self._text_cache: str | None = ""
+        self._notes: list[str] = []
+        self._retried: list[str] = []  # the reason of each retry, in order
 
     def add(self, delta: Delta) -> None:
         """Record one delta.
@@ -298,6 +355,11 @@ class ReplyBuilder:
                 self.streamed = delta.streamed
         elif isinstance(delta, End):
             self.complete = delta.complete
+        elif isinstance(delta, Notice):
+            if delta.text not in self._notes:
+                self._notes.append(delta.text)
+        elif isinstance(delta, Retry):
+            self._retried.append(delta.reason)
 
     @property
     def text(self) -> str:
@@ -317,6 +379,16 @@ class ReplyBuilder:
     def deltas(self) -> tuple[Delta, ...]:
         """Every delta recorded so far."""
         return tuple(self._deltas)
+
+    @property
+    def notes(self) -> tuple[str, ...]:
+        """The notes so far: each :class:`~nbstream.Notice` once, then one line for the retries."""
+        if not self._retried:
+            return tuple(self._notes)
+        n = len(self._retried)
+        times = {1: "once", 2: "twice"}.get(n, f"{n} times")
+        reasons = "; ".join(dict.fromkeys(self._retried))  # each reason once, in order
+        return (*self._notes, f"retried {times}: {reasons}")
 
     def build(
         self,
@@ -372,8 +444,91 @@ class ReplyBuilder:
             error=message if status in ("failed", "cancelled", "truncated") else None,
             streamed=self.streamed,
             endpoint=self.endpoint,
+            notes=self.notes,
             started=self.started,
             ended=_time.monotonic() if ended is None else ended,
             deltas=tuple(self._deltas),
             exception=exception,
         )
+
+
+def status_line(reply: Reply, notice: str | None = None) -> str:
+    """Describe how a reply ended, in one line: status, model, tokens, speed, timings, notes.
+
+    Args:
+        reply: The reply; each of its ``notes`` is said once, at the end.
+        notice: A line to append (``"demo backend, not a language model"``).
+
+    Returns:
+        Plain text, e.g. ``"done · gemma · 1,234 tokens · 45.2 tok/s · first token 0.31 s · 12.3 s"``.
+    """
+    head = {"finished": "✓ done", "cancelled": "■ cancelled", "failed": "✗ failed"}.get(
+        reply.status, "… truncated"
+    )
+    if reply.error:
+        head += f": {reply.error}"
+    parts = [head]
+    parts += [p for p in (reply.model, reply.endpoint) if p]
+    parts.append(f"{reply.output_tokens:,} tokens")
+    if reply.tokens_per_s is not None:
+        parts.append(f"{reply.tokens_per_s:.1f} tok/s")
+    if reply.ttft is not None:
+        parts.append(f"first token {reply.ttft:.2f} s")
+    parts.append(f"{reply.duration:.1f} s")
+    if reply.finish_reason and reply.finish_reason not in ("stop", "end_turn"):
+        parts.append(f"finish: {reply.finish_reason}")
+    parts += reply.notes
+    line = " · ".join(parts)
+    return f"{line} · {notice}" if notice else line
+
+
+def provenance(reply: Reply) -> dict[str, Any]:
+    """Return the metadata saved with the final output: where the answer came from and how.
+
+    Args:
+        reply: The reply (its ``endpoint`` is a host, never a key).
+
+    Returns:
+        A JSON-able dict for the output's ``metadata["nbstream"]``.
+    """
+    usage = reply.usage
+    return {
+        "model": reply.model,
+        "endpoint": reply.endpoint or None,
+        "format": reply.format or None,
+        "status": reply.status,
+        "error": reply.error,
+        "finish_reason": reply.finish_reason,
+        "response_id": reply.response_id,
+        "notes": list(reply.notes),
+        "usage": None
+        if usage is None
+        else {
+            "input_tokens": usage.input_tokens,
+            "output_tokens": usage.output_tokens,
+            "total_tokens": usage.total_tokens,
+            "reasoning_tokens": usage.reasoning_tokens,
+        },
+        "timings": {
+            "ttft_s": None if reply.ttft is None else round(reply.ttft, 4),
+            "duration_s": round(reply.duration, 4),
+            "tokens_per_s": None if reply.tokens_per_s is None else round(reply.tokens_per_s, 2),
+            "output_tokens": reply.output_tokens,
+        },
+        # Names, kinds and sizes of the values sent: never their content.
+        "context": context_metadata(reply.context) or None,
+    }
+
+
+# Set by the view (nbstream._view.render) when it loads: see the module docstring.
+_render_markdown: Callable[[str], str] | None = None
+
+
+def set_markdown_renderer(render: Callable[[str], str]) -> None:
+    """Choose how a reply's markdown becomes safe to show (the view's sanitizing renderer).
+
+    Args:
+        render: Takes the answer's markdown, returns markdown that runs no script.
+    """
+    global _render_markdown
+    _render_markdown = render

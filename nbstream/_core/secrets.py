@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-__all__ = ["KEY_SHAPES", "MASK", "mask_key", "redact", "register_secret"]
+__all__ = ["KEY_SHAPES", "MASK", "known_secrets", "mask_key", "redact", "register_secret"]
 
 MASK = "***"
 
@@ -39,6 +39,11 @@ def register_secret(secret: str | None) -> None:
     """
     if secret and len(secret) >= 6:
         _known.add(secret)
+
+
+def known_secrets() -> frozenset[str]:
+    """The secrets registered so far (what a recording must remove wherever they appear)."""
+    return frozenset(_known)
 
 
 def mask_key(secret: str | None) -> str:

@@ -30,6 +30,7 @@ from .deltas import Delta, TextDelta
 from .errors import NbstreamError
 from .reply import Reply, ReplyBuilder, Status
 from .secrets import redact
+from .values import public
 
 __all__ = ["DeltaStream", "Describe", "describe_error"]
 
@@ -55,6 +56,7 @@ def describe_error(exc: BaseException, secrets: Iterable[str | None] = ()) -> st
     return redact(" ".join(text.split()), secrets)
 
 
+@public
 class DeltaStream(AsyncIterator[Delta]):
     """An async iterator of deltas that accumulates its :class:`~nbstream.Reply` as it goes.
 

@@ -113,22 +113,24 @@ class Throttle:
         """
         return self.next_at(now) <= now
 
-    def charge(self, nbytes: int, messages: int, now: float) -> None:
+    def charge(self, nbytes: int, messages: int, now: float, *, own: bool = True) -> None:
         """Count what was sent, whatever sent it (frames, status line, final render).
 
         Args:
             nbytes: Bytes of content sent.
             messages: Messages sent.
             now: The monotonic clock.
+            own: Charge this view's own limits too; ``False`` for the status line, which counts
+                against the process-wide limits only, so that it never delays the answer.
         """
         if not messages:
             return
         self.sent += nbytes
         self.sent_messages += messages
-        for byte_bucket, message_bucket in (
-            (self.bytes, self.messages),
-            *([self.shared] if self.shared else []),
-        ):
+        pairs = [(self.bytes, self.messages)] if own else []
+        if self.shared is not None:
+            pairs.append(self.shared)
+        for byte_bucket, message_bucket in pairs:
             byte_bucket.take(nbytes, now)
             message_bucket.take(messages, now)
 

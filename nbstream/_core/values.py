@@ -1,11 +1,35 @@
-"""A base for nbstream's value objects: frozen, slotted dataclasses whose repr omits defaults."""
+"""A base for nbstream's value objects (frozen, slotted dataclasses whose repr omits defaults), and
+the mark of a public name.
+"""
 
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import Any, TypeVar
 
-__all__ = ["ValueRepr"]
+__all__ = ["ValueRepr", "public"]
+
+T = TypeVar("T")
+
+
+def public(obj: T) -> T:
+    """Mark a class or function exported by ``nbstream`` (its ``__all__``): it names itself so.
+
+    Reprs, tracebacks and ``help()`` then say ``nbstream.Reply``, not the private module that
+    defines it (httpx does the same in its ``__init__``). It is set where the object is defined,
+    not when ``nbstream.Reply`` is first looked up, because the package imports its modules
+    lazily: a reply or an error reaches the user before the name is ever looked up.
+    ``tests/unit/test_public_api.py`` checks that every exported name carries it.
+
+    Args:
+        obj: The class or function, defined at module level (apply this decorator last, above
+            ``@dataclass``).
+
+    Returns:
+        ``obj`` itself.
+    """
+    obj.__module__ = "nbstream"
+    return obj
 
 
 class ValueRepr:

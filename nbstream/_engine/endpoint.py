@@ -14,21 +14,18 @@ from typing import TYPE_CHECKING, Any
 
 from .._core.errors import ConfigError
 from .._core.secrets import redact, register_secret
-from .._core.values import ValueRepr
-from .._providers.registry import FORMAT_NAMES, JsonMode
-from .._providers.request import APIS, endpoint_url, origin
+from .._core.urls import origin
+from .._core.values import ValueRepr, public
+from .._providers.registry import APIS, FORMAT_NAMES, JsonMode
+from .._providers.request import SENSITIVE_HEADERS, check_base_url, endpoint_url
 
 if TYPE_CHECKING:
     from .._http.transport import Timeouts
 
-__all__ = ["SENSITIVE_HEADERS", "Endpoint"]
-
-# Headers that carry credentials: masked in reprs, and bound to the endpoint's host like the key.
-SENSITIVE_HEADERS = frozenset(
-    {"authorization", "x-api-key", "api-key", "proxy-authorization", "cookie"}
-)
+__all__ = ["Endpoint"]
 
 
+@public
 @dataclass(frozen=True, slots=True, repr=False)
 class Endpoint(ValueRepr):
     """A chat server and how to talk to it.
@@ -36,21 +33,22 @@ class Endpoint(ValueRepr):
     Args:
         base_url: The server's base URL (``http://127.0.0.1:8080/v1``), or for ``api="custom"``
             the full URL to POST to.
-        api: ``"openai-chat"``, ``"openai-responses"``, ``"anthropic"``, ``"ollama"`` or
-            ``"custom"`` (a home-made server; see ``body_template``).
+        api: The API to speak: ``"openai-chat"`` (the default), ``"custom"`` for a home-made
+            server (see ``body``), or another of the provider registry's APIs.
         model: The model name to ask for.
         api_key: The key; sent only to ``base_url``'s own host, never shown.
         headers: Extra headers (they replace ours of the same name).
-        format: The answer's wire format: ``"auto"`` or one of ``openai-chat``,
-            ``openai-responses``, ``anthropic``, ``ollama``, ``json``, ``text``.
+        format: The answer's wire format: ``"auto"`` (by its shape, else the API's) or one of
+            the provider registry's formats.
         json_path: For the ``json`` format: the text's field path (``"data.text"``).
         json_mode: For the ``json`` format: ``"delta"``, ``"cumulative"`` or ``"auto"``.
-        body_template: For ``api="custom"``: the JSON body with ``{prompt}``, ``{messages}``,
+        body: For ``api="custom"``: the JSON body with ``{prompt}``, ``{messages}``,
             ``{model}``, ``{system}``, ``{stream}`` placeholders (a mapping or its JSON text).
         timeouts: Connect / first-byte / idle limits (:class:`nbstream.Timeouts`).
 
     Raises:
-        ConfigError: An unknown API, format or JSON mode, or a base URL that is not http(s).
+        ConfigError: An unknown API, format or JSON mode, or a base URL that is not http(s)
+            or has a bad port.
     """
 
     base_url: str
@@ -61,7 +59,7 @@ class Endpoint(ValueRepr):
     format: str = "auto"
     json_path: str | None = None
     json_mode: JsonMode = "auto"
-    body_template: Mapping[str, Any] | str | None = None
+    body: Mapping[str, Any] | str | None = None
     timeouts: Timeouts | None = None
 
     def __post_init__(self) -> None:
@@ -74,15 +72,20 @@ class Endpoint(ValueRepr):
             raise ConfigError(
                 f"json_mode must be 'delta', 'cumulative' or 'auto', not {self.json_mode!r}"
             )
-        endpoint_url(self.api, self.base_url)  # validates the URL now, not at the first request
+        check_base_url(self.base_url)  # now, not at the first request
+        origin(self.base_url)  # and its port
         register_secret(self.api_key)
         for value in self.credential_headers().values():
             register_secret(value)
 
     @property
     def url(self) -> str:
-        """The full URL requests are POSTed to."""
-        return endpoint_url(self.api, self.base_url)
+        """The full URL a streamed request is POSTed to.
+
+        Raises:
+            ConfigError: The API names the model in its URL and the endpoint has none.
+        """
+        return endpoint_url(self.api, self.base_url, self.model)
 
     @property
     def host(self) -> str:

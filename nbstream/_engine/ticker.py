@@ -3,13 +3,15 @@
 A kernel interrupt during a top-level ``await`` becomes :class:`asyncio.CancelledError` only when
 the loop next wakes up: with a silent server (prefill, hidden reasoning) that took 4 s, and 9 s
 for ``sleep(10)`` (ipykernel #881, re-measured in FACTS.md). A task that sleeps 100 ms at a time
-brings it under 55 ms. It runs only while a stream is open.
+brings it under 55 ms. It runs only while a stream is open. The view rides the same ticker to
+refresh its status line (``on_tick``).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import contextlib
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 __all__ = ["TICK_S", "ticker"]
@@ -17,20 +19,28 @@ __all__ = ["TICK_S", "ticker"]
 TICK_S = 0.1
 
 
-async def _tick(interval: float) -> None:
-    # The periodic wake-up is the point, so ASYNC110's "use an Event" does not apply.
-    while True:  # noqa: ASYNC110
+async def _tick(interval: float, on_tick: Callable[[], None] | None) -> None:
+    while True:
         await asyncio.sleep(interval)
+        if on_tick is not None:
+            # The wake-ups must go on whatever the callback does: they are what lets an
+            # interrupt land.
+            with contextlib.suppress(Exception):
+                on_tick()
 
 
 @asynccontextmanager
-async def ticker(interval: float = TICK_S) -> AsyncIterator[None]:
+async def ticker(
+    interval: float = TICK_S, on_tick: Callable[[], None] | None = None
+) -> AsyncIterator[None]:
     """Wake the running loop every ``interval`` seconds for the duration of the block.
 
     Args:
         interval: Seconds between wake-ups.
+        on_tick: Called at each wake-up (the view refreshes its status line); its exceptions
+            are ignored, so the ticker keeps ticking.
     """
-    task = asyncio.get_running_loop().create_task(_tick(interval), name="nbstream-ticker")
+    task = asyncio.get_running_loop().create_task(_tick(interval, on_tick), name="nbstream-ticker")
     try:
         yield
     finally:

@@ -20,15 +20,11 @@ from typing import Any
 
 from .._core.errors import AuthenticationError, HTTPStatusError, RateLimitError
 from .._core.secrets import redact
+from .._core.text import excerpt
 
 __all__ = ["extract_server_message", "no_events_message", "parse_retry_after", "status_error"]
 
 _EXCERPT = 200
-
-
-def _one_line(text: str, limit: int) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _from_json(value: Any) -> str:
@@ -113,10 +109,10 @@ def extract_server_message(body: object, *, limit: int = _EXCERPT) -> str:
         try:
             parsed = json.loads(text)
         except ValueError:
-            return _one_line(_from_html(text) if _HTML.match(text) else text, limit)
+            return excerpt(_from_html(text) if _HTML.match(text) else text, limit)
         message = _from_json(parsed)
-        return _one_line(message or text, limit)
-    return _one_line(_from_json(body), limit)
+        return excerpt(message or text, limit)
+    return excerpt(_from_json(body), limit)
 
 
 def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
@@ -174,19 +170,20 @@ def status_error(
     # nginx's 502 page says "502 Bad Gateway" and nothing else: the status line said it.
     said = _repeats_status(server_message, status_code, reason)
     message = f"{head}: {server_message}" if server_message and not said else head
+    delay = parse_retry_after(retry_after)
     fields: dict[str, Any] = {
         "status_code": status_code,
         "reason": reason,
         "server_message": server_message,
         "body": redact(body, secrets),
         "url": redact(url, secrets),
+        "retry_after": delay,
     }
     if status_code in (401, 403):
         return AuthenticationError(f"{message} (check the API key)", **fields)
     if status_code == 429:
-        delay = parse_retry_after(retry_after)
         hint = f" (retry after {delay:g} s)" if delay is not None else ""
-        return RateLimitError(f"{message}{hint}", retry_after=delay, **fields)
+        return RateLimitError(f"{message}{hint}", **fields)
     return HTTPStatusError(redact(message, secrets), **fields)
 
 

@@ -25,9 +25,11 @@ import httpx
 from .._core.errors import EventTooLargeError, StreamTimeoutError, UnsupportedContentTypeError
 from .._core.secrets import redact
 from .._core.stream import describe_error
-from .._core.values import ValueRepr
+from .._core.urls import host_of
+from .._core.values import ValueRepr, public
 from .._sse.decoder import DEFAULT_MAX_EVENT_SIZE, ServerSentEvent, SSEDecoder
 from .._sse.ndjson import NDJSONDecoder
+from .._sse.recovery import RecoveringSSEDecoder
 from .errors import status_error
 
 __all__ = [
@@ -38,7 +40,6 @@ __all__ = [
     "aconnect_sse",
     "aiter_sse",
     "describe_http_error",
-    "host_of",
 ]
 
 EventMode: TypeAlias = Literal["sse", "ndjson", "json"]
@@ -58,6 +59,7 @@ _TRANSPORT_ERRORS: tuple[tuple[type[httpx.HTTPError], str], ...] = (
 )
 
 
+@public
 async def aiter_sse(
     chunks: AsyncIterable[bytes], *, max_event_size: int = DEFAULT_MAX_EVENT_SIZE
 ) -> AsyncIterator[ServerSentEvent]:
@@ -80,6 +82,7 @@ async def aiter_sse(
     decoder.flush()
 
 
+@public
 @asynccontextmanager
 async def aconnect_sse(
     client: httpx.AsyncClient,
@@ -134,7 +137,7 @@ async def aconnect_sse(
         "timeout", httpx.Timeout(timeouts.connect, read=None, write=None, pool=timeouts.connect)
     )
     request = client.build_request(method, url, headers=headers, **kwargs)
-    where = host_of(request.url)
+    where = host_of(str(request.url))
     loop = asyncio.get_running_loop()
     deadline = None if timeouts.first_byte is None else loop.time() + timeouts.first_byte
     try:
@@ -184,7 +187,7 @@ async def _status_error(source: EventSource, secrets: list[str | None]) -> Excep
     return status_error(
         response.status_code,
         reason=response.reason_phrase,
-        host=host_of(url),
+        host=host_of(str(url)),
         body=b"".join(parts)[:_ERROR_BODY_LIMIT].decode("utf-8", "replace"),
         url=str(url.copy_with(query=None, fragment=None)),
         retry_after=response.headers.get("retry-after"),
@@ -192,6 +195,7 @@ async def _status_error(source: EventSource, secrets: list[str | None]) -> Excep
     )
 
 
+@public
 @dataclass(frozen=True, slots=True, repr=False)
 class Timeouts(ValueRepr):
     """How long to wait, in seconds, at each phase of a streamed request (``None``: no limit).
@@ -213,12 +217,6 @@ class Timeouts(ValueRepr):
     idle: float | None = 120.0
 
 
-def host_of(url: httpx.URL) -> str:
-    """Host and port of a request's URL, for messages (never credentials or paths)."""
-    host: str = url.host
-    return f"{host}:{url.port}" if url.port else host
-
-
 def describe_http_error(exc: BaseException, secrets: Iterable[str | None] = ()) -> str:
     """Describe an exception in one readable line, naming the host of an httpx error.
 
@@ -237,7 +235,7 @@ def describe_http_error(exc: BaseException, secrets: Iterable[str | None] = ()) 
     where = ""
     # httpx raises RuntimeError when no request is attached to the exception.
     with suppress(RuntimeError):
-        where = f" {host_of(exc.request.url)}"
+        where = f" {host_of(str(exc.request.url))}"
     template = next(
         (text for kind, text in _TRANSPORT_ERRORS if isinstance(exc, kind)),
         "{name} from{where}: {detail}",
@@ -252,6 +250,7 @@ def _content_type(response: httpx.Response) -> str:
     return value.split(";")[0].strip().lower()
 
 
+@public
 class EventSource:
     """An open streamed response (the value of :func:`aconnect_sse`).
 
@@ -263,6 +262,8 @@ class EventSource:
             ``text/event-stream`` body that turns out to be bare JSON switches to ``"ndjson"``
             when :meth:`aiter_events` sees its first byte. ``None`` for another content type.
         ended_mid_event: After iteration: the body ended inside an event (truncated).
+        note: Set once :meth:`aiter_events` had to repair an SSE body's framing (events without
+            blank lines between them): one line for the reply's notes; else ``None``.
         bytes_read: How many bytes of the body arrived so far.
         head: The body's first bytes (up to 64), to say what arrived when it was unreadable.
     """
@@ -298,6 +299,12 @@ class EventSource:
         self.ended_mid_event = False
         self.bytes_read = 0
         self.head = b""
+        self._framing: RecoveringSSEDecoder | None = None
+
+    @property
+    def note(self) -> str | None:
+        """One line when the SSE framing was repaired (see :attr:`mode`), else ``None``."""
+        return None if self._framing is None else self._framing.note
 
     @property
     def response(self) -> httpx.Response:
@@ -310,7 +317,7 @@ class EventSource:
 
     def _unsupported(self) -> UnsupportedContentTypeError:
         shown = self.content_type or "no content type"
-        where = host_of(self._response.request.url)
+        where = host_of(str(self._response.request.url))
         return UnsupportedContentTypeError(
             redact(
                 f"{where} answered with {shown!s}, not a stream nbstream can read "
@@ -338,6 +345,10 @@ class EventSource:
     def aiter_events(self) -> AsyncIterator[ServerSentEvent]:
         """Iterate the body as items, with the framing chosen by content type (see :attr:`mode`).
 
+        SSE is read by the spec-exact decoder; a body whose events have no blank line between
+        them (``data:{…}data:{…}``, or one newline after each) is repaired above it, and
+        :attr:`note` says so (:class:`~nbstream._sse.recovery.RecoveringSSEDecoder`).
+
         Returns:
             An async iterator of :class:`~nbstream.ServerSentEvent`; for NDJSON and JSON each
             item's ``data`` is one JSON text.
@@ -356,7 +367,9 @@ class EventSource:
         return self._track(self._sniffed())
 
     async def _decode(
-        self, decoder: SSEDecoder | NDJSONDecoder, chunks: AsyncGenerator[bytes, None]
+        self,
+        decoder: SSEDecoder | NDJSONDecoder | RecoveringSSEDecoder,
+        chunks: AsyncGenerator[bytes, None],
     ) -> AsyncGenerator[ServerSentEvent, None]:
         async for chunk in chunks:
             for event in decoder.decode(chunk):
@@ -372,10 +385,12 @@ class EventSource:
         chunks = self._chunks()
         seen = await _before(chunks, b"\xef\xbb\xbf \t\r\n")
         first = b"".join(seen).lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
-        decoder: SSEDecoder | NDJSONDecoder = SSEDecoder(self._max)
+        decoder: RecoveringSSEDecoder | NDJSONDecoder
         if first in (b"{", b"["):
             self.mode = "ndjson"
             decoder = NDJSONDecoder(self._max)
+        else:
+            decoder = self._framing = RecoveringSSEDecoder(self._max)
         for chunk in seen:
             for event in decoder.decode(chunk):
                 yield event
@@ -433,7 +448,7 @@ async def _timed(
 ) -> AsyncGenerator[bytes, None]:
     """Yield the body's chunks, enforcing the first-byte deadline and then the idle limit."""
     loop = asyncio.get_running_loop()
-    where = host_of(response.request.url)
+    where = host_of(str(response.request.url))
     body = cast(AsyncGenerator[bytes, None], response.aiter_bytes())  # httpx: an async generator
     first = True
     try:

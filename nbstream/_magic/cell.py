@@ -11,21 +11,25 @@ the chat in the background and returns its :class:`~nbstream._chat.chat.ChatHand
 from __future__ import annotations
 
 import asyncio
+import collections
 import re
-from dataclasses import dataclass
+import sys
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from IPython.core.error import UsageError
 
 from .._chat.chat import ChatHandle
 from .._chat.ipython import Markdown, display
-from .._chat.run import Job, open_stream, run_job, shell_kind
+from .._chat.run import Job, dry_run_request, open_stream, run_job
 from .._core.conversation import Conversation, Turn
 from .._core.errors import NbstreamError
-from .._core.interpolate import interpolate
+from .._core.interpolate import placeholders
 from .._core.reply import Reply
 from .._core.secrets import redact
-from .._engine.settings import Layer, Settings, check_no_key, env_layer, resolve
+from .._engine.context import with_context
+from .._engine.settings import Settings, check_no_key, env_layer, merge
+from .._view.shell import BACKGROUND, shell_kind
 from .args import CellOptions, parse_cell_line
 from .commands import put_code_below
 
@@ -40,7 +44,7 @@ active: ChatMagics | None = None
 
 @dataclass
 class Plan:
-    """Everything one cell will do, decided before anything is sent."""
+    """Everything one cell will do, decided before anything is sent (or started)."""
 
     options: CellOptions
     settings: Settings
@@ -57,7 +61,7 @@ def _magics() -> ChatMagics:
 
 
 def plan(magics: ChatMagics, line: str, body: str) -> Plan:
-    """Parse and resolve a ``%%chat`` cell without sending anything.
+    """Parse and resolve a ``%%chat`` cell without sending or starting anything.
 
     Args:
         magics: The loaded magics (session settings, conversations, the current cell id).
@@ -73,30 +77,30 @@ def plan(magics: ChatMagics, line: str, body: str) -> Plan:
     """
     try:
         check_no_key(line)
-        options = parse_cell_line(line)
-        call = Layer(
-            source="cell",
-            base_url=options.base_url,
-            model=options.model,
-            api=options.api,
-            format=options.format,
-            system=options.system,
-            temperature=options.temperature,
-            max_tokens=options.max_tokens,
-        )
-        settings = resolve(env_layer(), magics.layer(), call)
+        options, cell = parse_cell_line(line)
+        settings = merge(env_layer(), magics.layer(), cell).resolve()
         ns = magics.shell.user_ns if magics.shell is not None else {}
-        prompt = interpolate(body.strip(), ns)
-        system = interpolate(settings.system, ns) if settings.system else None
+        text = body.strip()
+        if not text:
+            raise UsageError("the %%chat cell is empty: write the prompt below the %%chat line")
+        if options.error:
+            text += "\n\nThe last error:\n{{_error}}"
+        ns = _with_last_error(ns, text, settings.system or "")
+        asked = [{"role": "system", "content": settings.system}] if settings.system else []
+        asked, context = with_context(
+            [*asked, {"role": "user", "content": text}], ns, settings.context_budget
+        )
     except NbstreamError as exc:
         raise UsageError(str(exc)) from None
-    if not prompt:
-        raise UsageError("the %%chat cell is empty: write the prompt below the %%chat line")
-    if not settings.model:
+    system = str(asked[0]["content"]) if settings.system else None
+    content = asked[-1]["content"]
+    prompt = content if isinstance(content, str) else _text_of(content)
+    if not settings.model and settings.api != "custom":  # a home-made server may take none
         raise UsageError(
             f"no model for {settings.base_url}: pass -m NAME or run %chat config model=NAME "
             "(%chat models lists them)"
         )
+    settings = replace(settings, system=system)  # what the messages say
     conversation = magics.chats.get(options.chat)
     key = magics.cell_id
     # --new forgets the conversation only when the request is really sent (see execute), so a
@@ -106,35 +110,61 @@ def plan(magics: ChatMagics, line: str, body: str) -> Plan:
         messages.append({"role": "user", "content": prompt})
     else:
         messages = conversation.messages(prompt, key=key, system=system)
-    timeouts = None
-    if options.timeout is not None:
-        from .._http.transport import Timeouts
-
-        t = options.timeout
-        connect = Timeouts().connect
-        timeouts = Timeouts(connect=min(t, connect or t), first_byte=t, idle=t)
-    job = Job(
-        messages, settings, stream=not options.no_stream, wire=options.wire, timeouts=timeouts
-    )
+    messages[-1]["content"] = content  # with its images, if any
+    job = Job(messages, settings, wire=options.wire, context=context)
     return Plan(options, settings, prompt, job, conversation, key)
 
 
-def dry_run(p: Plan) -> Any:
-    """What ``--dry-run`` shows: the exact request, the key masked, nothing sent."""
-    from .._chat.run import request_kwargs
-    from .._engine.engine import prepare_request
+def _with_last_error(ns: Any, *texts: str) -> Any:
+    """The namespace with ``_error``, the session's last exception, when a prompt asks for it.
 
+    IPython keeps the last exception shown in ``sys.last_value`` (``InteractiveShell.
+    _get_exc_info``), as the plain interpreter does; ``_error`` defined by the user wins.
+    """
+    if "_error" in ns or not any("_error" in placeholders(t) for t in texts):
+        return ns
+    last = getattr(sys, "last_exc", None) or getattr(sys, "last_value", None)
+    if last is None:
+        raise UsageError("no error to send: no cell has raised an exception in this session")
+    return collections.ChainMap({"_error": last}, ns)
+
+
+def _text_of(content: list[dict[str, Any]]) -> str:
+    """The text a turn records for a prompt with images: its text, each image marked."""
+    return "".join(
+        str(p.get("text", "")) if p.get("type") == "text" else "[image]" for p in content
+    )
+
+
+def dry_run(p: Plan) -> Any:
+    """What ``--dry-run`` shows: the exact request, the key masked; nothing sent or started."""
     try:
-        request = prepare_request(p.job.messages, **request_kwargs(p.job))
+        request = dry_run_request(p.job)
     except NbstreamError as exc:
         raise UsageError(str(exc)) from None
     secrets = [p.settings.api_key]
-    text = redact(str(request), secrets)
-    curl = redact(request.as_curl(), secrets)
+    text = _short_images(redact(str(request), secrets))
+    curl = _short_images(redact(request.as_curl(), secrets))
     notes = "".join(f"\n\n*{n}*" for n in p.job.notices)
+    if p.settings.embedded:
+        notes += (
+            "\n\n*the embedded demo backend starts when a request is sent: its address is "
+            "not known yet*"
+        )
     return Markdown(
         f"**dry run** — nothing was sent ({p.job.provenance})\n\n{_fenced(text, 'http')}\n\n"
         f"{_fenced(curl, 'sh')}{notes}"
+    )
+
+
+# Base64 runs this long are image data: a figure is tens of kilobytes of it.
+_BASE64_RUN = re.compile(r"[A-Za-z0-9+/]{200,}={0,2}")
+
+
+def _short_images(text: str) -> str:
+    """``text`` with image data shortened for display: its start and its size are kept."""
+    return _BASE64_RUN.sub(
+        lambda m: f"{m.group(0)[:24]}…[{len(m.group(0)) * 3 // 4:,} bytes of image data]", text
     )
 
 
@@ -166,8 +196,6 @@ async def execute(p: Plan, *, show: bool = True) -> Reply:
     magics.last_reply = reply
     if p.options.out and magics.shell is not None:
         magics.shell.user_ns[p.options.out] = reply
-    from .._view.output import BACKGROUND  # loaded by the view already
-
     # Not from a background chat: its cell has ended, the cell would land below the next one.
     if p.options.code and reply.code_blocks and not BACKGROUND.get():
         display(put_code_below(reply, len(reply.code_blocks), show_code=False))

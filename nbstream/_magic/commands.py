@@ -1,5 +1,5 @@
 """The ``%chat`` subcommands: ``config``, ``show``, ``history``, ``reset``, ``models``, ``profile``,
-``code``.
+``record``, ``replay`` and ``code``.
 
 Each returns something IPython displays (a :class:`~IPython.display.Markdown`) or ``None``;
 mistakes raise :class:`~IPython.core.error.UsageError` with one line.
@@ -8,25 +8,30 @@ mistakes raise :class:`~IPython.core.error.UsageError` with one line.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
+from dataclasses import fields
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
 from IPython.core.error import UsageError
+from traitlets import Unicode
 
 from .._chat.ipython import Markdown
+from .._core.cassette import INSTANT
 from .._core.errors import ConfigError, NbstreamError
 from .._core.reply import Reply
 from .._core.secrets import redact
+from .._core.urls import host_of
+from .._engine.endpoint import Endpoint
 from .._engine.settings import (
-    KEY_HELP,
-    Profile,
     ProfileStore,
     Settings,
-    check_env_name,
     check_no_key,
     env_layer,
-    host_of,
-    resolve,
+    merge,
+    option_name,
+    options,
+    profile,
 )
 from .args import SUBCOMMANDS, parse_line
 
@@ -35,19 +40,16 @@ if TYPE_CHECKING:
 
 __all__ = ["put_code_below", "run"]
 
-# %chat config keys → trait names (api_key is refused, not mapped: keys are never settings).
-_SETTABLE = {
-    "model": "model",
-    "base_url": "base_url",
-    "api": "api",
-    "format": "format",
-    "system": "system",
-    "temperature": "temperature",
-    "max_tokens": "max_tokens",
-    "api_key_env": "api_key_env",
-    "key_env": "api_key_env",
-}
-_PROFILE_FIELDS = ("base_url", "api", "model", "key_env", "format")
+# %chat show says what these do together, in one "cassettes" row.
+_CASSETTE_OPTIONS = ("record", "replay", "cassette_dir", "speed")
+
+# Using a profile sets these, so nothing of the previous endpoint (its key variable above all)
+# stays attached to the new base URL: the session options an Endpoint has, and the key's name.
+_ENDPOINT_OPTIONS = tuple(
+    name
+    for name, opt, _ in options()
+    if opt.session and (name == "api_key_env" or name in {f.name for f in fields(Endpoint)})
+)
 
 
 def _pairs(items: list[str]) -> dict[str, str]:
@@ -60,55 +62,65 @@ def _pairs(items: list[str]) -> dict[str, str]:
     return out
 
 
-def _refuse_keys(pairs: dict[str, str]) -> None:
-    for key in pairs:
-        if key in ("api_key", "key", "token", "password", "secret"):
-            raise UsageError(f"a key typed in a cell is saved with the notebook: {KEY_HELP}")
-
-
 def current_settings(magics: ChatMagics) -> Settings:
     """The settings a ``%%chat`` without options would use now."""
     try:
-        return resolve(env_layer(), magics.layer())
+        return merge(env_layer(), magics.layer()).resolve()
     except ConfigError as exc:
         raise UsageError(str(exc)) from None
 
 
+def _set(magics: ChatMagics, layer: Settings, names: Iterable[str]) -> None:
+    """Set the session's traits to what ``layer`` gives for ``names`` (unset: the default)."""
+    traits = magics.traits()
+    for name in names:
+        value = getattr(layer, name) if name in layer.given else traits[name].default_value
+        if isinstance(traits[name], Unicode) and not isinstance(value, str):
+            value = _as_text(value)
+        setattr(magics, name, value)
+
+
+def _as_text(value: object) -> str:
+    """A value as a text trait holds it, read back the same (``on``/``off``, ``instant``)."""
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if value == INSTANT:
+        return "instant"
+    return str(value)
+
+
 def _config(magics: ChatMagics, items: list[str]) -> Any:
     pairs = _pairs(items)
-    _refuse_keys(pairs)
-    for key, value in pairs.items():
-        trait = _SETTABLE.get(key)
-        if trait is None:
-            raise UsageError(f"unknown setting {key!r}; settable: {', '.join(sorted(_SETTABLE))}")
-        try:
-            if trait != "system":
-                check_no_key(value, where=f"setting {key}")
-            if trait == "api_key_env" and value:
-                check_env_name(value)
-            if trait == "temperature":
-                setattr(magics, trait, float(value) if value else None)
-            elif trait == "max_tokens":
-                setattr(magics, trait, int(value) if value else None)
-            else:
-                setattr(magics, trait, value)
-        except (ConfigError, ValueError) as exc:
-            raise UsageError(f"{key}: {exc}") from None
+    try:
+        layer = Settings.parse(pairs, where="%chat config")
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from None
+    # Turning record or replay on sets the other off: the layer says so (given).
+    _set(magics, layer, dict.fromkeys([*(option_name(raw) for raw in pairs), *layer.given]))
     return _show(magics)
 
 
 def _show(magics: ChatMagics) -> Any:
     s = current_settings(magics)
-    rows = [
-        ("endpoint", "embedded demo backend" if s.embedded else _without_userinfo(s.base_url)),
-        ("model", s.model or "(none: set one with %chat config model=NAME)"),
-        ("api", s.api or "(default)"),
-        ("format", s.format or "auto"),
-        ("system", s.system or ""),
-        ("temperature", "" if s.temperature is None else str(s.temperature)),
-        ("max_tokens", "" if s.max_tokens is None else str(s.max_tokens)),
-        ("key", f"from ${s.key_env}" if s.api_key else "none"),
-    ]
+    rows = []
+    for name, opt, _ in options():
+        value = getattr(s, name)
+        if not opt.session:
+            continue
+        if name == "base_url":
+            rows.append(
+                ("endpoint", "embedded demo backend" if s.embedded else _without_userinfo(value))
+            )
+        elif name == "model":
+            rows.append(("model", value or "(none: set one with %chat config model=NAME)"))
+        elif name == "api_key_env":
+            rows.append(("key", f"from ${value}" if s.api_key else "none"))
+        elif name == _CASSETTE_OPTIONS[0]:
+            rows.append(("cassettes", s.cassettes().describe()))
+        elif name in _CASSETTE_OPTIONS:
+            continue
+        else:
+            rows.append((name, "" if value is None else str(value)))
     lines = ["| setting | value |", "|---|---|"]
     lines += [f"| {k} | {_cell(v)} |" for k, v in rows]
     lines += [f"\n*{n}*" for n in s.notices]
@@ -159,25 +171,38 @@ def _profile(magics: ChatMagics, items: list[str]) -> Any:
                 "`%chat profile NAME base_url=… api=… model=… key_env=VARIABLE`."
             )
         name, pairs = items[0], _pairs(items[1:])
-        _refuse_keys(pairs)
-        unknown = set(pairs) - set(_PROFILE_FIELDS)
-        if unknown:
-            raise UsageError(
-                f"profile fields are {', '.join(_PROFILE_FIELDS)}; not {sorted(unknown)}"
-            )
         if pairs:
-            store.save(Profile(name, **pairs))
+            store.save(name, profile(name, pairs))
             profiles = store.load()
         if name not in profiles:
             raise UsageError(f"no profile {name!r}; define it with %chat profile {name} base_url=…")
     except ConfigError as exc:
         raise UsageError(str(exc)) from None
-    p = profiles[name]
-    # Using a profile sets every endpoint field, so nothing of the previous endpoint (its key
-    # variable above all) stays attached to the new base URL.
-    magics.base_url, magics.api, magics.model = p.base_url, p.api, p.model
-    magics.format, magics.api_key_env = p.format, p.key_env
+    chosen = profiles[name]
+    _set(magics, chosen, dict.fromkeys([*_ENDPOINT_OPTIONS, *chosen.given]))
     return _show(magics)
+
+
+def _cassettes(magics: ChatMagics, command: str, items: list[str]) -> Any:
+    """``%chat record on|off [DIR]`` and ``%chat replay on|auto|off [DIR] [speed=X]``."""
+    if items:
+        switch, rest = items[0], items[1:]
+        allowed = ("on", "off") if command == "record" else ("on", "auto", "off")
+        if switch not in allowed:
+            raise UsageError(f"%chat {command} takes {' | '.join(allowed)}, not {switch!r}")
+        folders = [item for item in rest if "=" not in item]
+        pairs = _pairs([item for item in rest if "=" in item])
+        if len(folders) > 1 or set(pairs) - {"speed"}:
+            raise UsageError(f"%chat {command} {switch} takes a folder and speed=X, not {rest}")
+        values = {command: switch, **pairs}
+        if folders:
+            values["cassette_dir"] = folders[0]
+        try:
+            layer = Settings.parse(values, where=f"%chat {command}")
+        except ConfigError as exc:
+            raise UsageError(str(exc)) from None
+        _set(magics, layer, layer.given)
+    return Markdown(f"**cassettes:** {current_settings(magics).cassettes().describe()}")
 
 
 def _code(magics: ChatMagics, items: list[str]) -> Any:
@@ -276,6 +301,8 @@ def run(magics: ChatMagics, line: str) -> Any:
         return _reset(magics, items)
     if command == "models":
         return _models(magics)
+    if command in ("record", "replay"):
+        return _cassettes(magics, command, items)
     if command == "code":
         return _code(magics, items)
     return _profile(magics, items)

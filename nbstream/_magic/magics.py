@@ -23,18 +23,38 @@ from typing import Any, cast
 from IPython.core.error import UsageError
 from IPython.core.interactiveshell import ExecutionInfo, InteractiveShell
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
-from traitlets import Float, Int, Unicode
+from traitlets import Float, Int, TraitType, Unicode
 
 from .._core.conversation import Conversations
 from .._core.errors import ConfigError
 from .._core.reply import Reply
-from .._engine.settings import Layer, check_env_name
+from .._engine.settings import Settings, options
 from . import cell as _cell
 from . import commands as _commands
-from .args import cell_arguments, line_arguments
+from .args import cell_arguments, line_arguments, plain
 from .transform import rewrite_chat_cell
 
 __all__ = ["ChatMagics", "load_ipython_extension", "unload_ipython_extension"]
+
+
+def _session_traits() -> dict[str, TraitType[Any, Any]]:
+    """One ``%config``-able trait per session option, typed and documented from its declaration.
+
+    A trait left at its default (``""`` or ``None``) sets nothing: the layers below it decide.
+    """
+    traits: dict[str, TraitType[Any, Any]] = {}
+    for name, opt, _ in options():
+        if not opt.session:
+            continue
+        text = plain(opt.doc)
+        if opt.kind == "number":
+            trait: TraitType[Any, Any] = Float(None, allow_none=True, help=text)
+        elif opt.kind == "count":
+            trait = Int(None, allow_none=True, help=text)
+        else:
+            trait = Unicode("", help=text)
+        traits[name] = trait.tag(config=True)
+    return traits
 
 
 @magics_class
@@ -46,18 +66,10 @@ class ChatMagics(Magics):
     that holds one with ``api_key_env``.
     """
 
-    model = Unicode("", help="Default model.").tag(config=True)
-    base_url = Unicode("", help="Default base URL of the server.").tag(config=True)
-    api = Unicode(
-        "", help="Default API family (openai-chat, openai-responses, anthropic, ollama)."
-    ).tag(config=True)
-    format = Unicode("", help="Default wire format override.").tag(config=True)
-    system = Unicode("", help="Default system prompt.").tag(config=True)
-    temperature = Float(None, allow_none=True, help="Default temperature.").tag(config=True)
-    max_tokens = Int(None, allow_none=True, help="Default output token limit.").tag(config=True)
-    api_key_env = Unicode(
-        "", help="NAME of the environment variable holding the key for base_url."
-    ).tag(config=True)
+    # The traits are the session's settings (model, base_url, api … see %config ChatMagics),
+    # declared once, with the settings (nbstream._engine.settings): added to the class body here
+    # so that traitlets sets them up as if written out.
+    locals().update(_session_traits())
 
     def __init__(self, shell: InteractiveShell, **kwargs: Any) -> None:
         super().__init__(shell, **kwargs)
@@ -65,24 +77,17 @@ class ChatMagics(Magics):
         self.cell_id: str | None = None
         self.last_reply: Reply | None = None  # for %chat code
 
-    def layer(self) -> Layer:
-        """The session's defaults as a settings layer."""
-        if self.api_key_env:
-            try:
-                check_env_name(self.api_key_env)
-            except ConfigError as exc:
-                raise UsageError(str(exc)) from None
-        return Layer(
-            source="session",
-            base_url=self.base_url or None,
-            key_env=self.api_key_env or None,
-            model=self.model or None,
-            api=self.api or None,
-            format=self.format or None,
-            system=self.system or None,
-            temperature=self.temperature,
-            max_tokens=self.max_tokens,
-        )
+    def layer(self) -> Settings:
+        """The session's defaults (``%config``, ``%chat config``, ``%chat profile``) as a layer.
+
+        Raises:
+            UsageError: A trait holds something no setting may (a key, a bad variable name).
+        """
+        values = {name: getattr(self, name) for name in _session_traits()}
+        try:
+            return Settings.parse(values, where="%config ChatMagics")
+        except ConfigError as exc:
+            raise UsageError(str(exc)) from None
 
     def note_cell(self, info: ExecutionInfo) -> None:
         """``pre_run_cell`` hook: remember the id of the cell about to run (``None`` if unsent)."""
@@ -102,7 +107,7 @@ class ChatMagics(Magics):
     @line_arguments
     @line_magic("chat")  # type: ignore[arg-type]  # IPython's decorator is untyped
     def chat_line(self, line: str) -> Any:
-        """Configure and inspect chats: ``%chat config|show|history|reset|models|profile|code``."""
+        """Configure and inspect chats: ``%chat config|show|history|reset|models|profile|record|replay|code``."""
         return _commands.run(self, line)
 
 

@@ -19,6 +19,7 @@ import json
 from typing import Any, Protocol
 
 from .._core.deltas import Delta, ErrorDelta
+from .._core.text import excerpt
 
 __all__ = [
     "DONE",
@@ -27,7 +28,6 @@ __all__ = [
     "as_dict",
     "dig",
     "error_delta",
-    "excerpt",
     "load_json",
     "load_object",
 ]
@@ -83,12 +83,6 @@ class WireFormat(Protocol):
 def as_dict(value: Any) -> dict[str, Any]:
     """Return ``value`` if it is a JSON object, else an empty dict (servers omit or null fields)."""
     return value if isinstance(value, dict) else {}
-
-
-def excerpt(text: str, limit: int = 80) -> str:
-    """Return ``text`` on one line, shortened to ``limit`` characters with an ellipsis."""
-    flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
 def load_json(item: EventLike, format_name: str) -> tuple[Any, ErrorDelta | None]:

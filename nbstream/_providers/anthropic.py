@@ -1,4 +1,10 @@
-"""Anthropic Messages API streams (``/v1/messages``), as Anthropic and llama.cpp send them.
+"""Anthropic Messages API (``/v1/messages``), as Anthropic and llama.cpp speak it.
+
+Request: ``POST {base_url}/v1/messages`` (``/v1`` added unless ``base_url`` ends with it; a
+``base_url`` ending in ``/messages`` is used as is) with ``x-api-key: <key>`` and the
+``anthropic-version`` header the API requires; the body has ``model``, ``messages``, a top-level
+``system`` (the API rejects a system role in the list), ``max_tokens`` (required by the API),
+``temperature`` and ``stream``.
 
 The event flow (named SSE events; each data object repeats the name in ``type``):
 ``message_start`` (id, model, input tokens) → per content block ``content_block_start`` /
@@ -22,6 +28,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import SplitResult
 
 from .._core.deltas import (
     Delta,
@@ -34,9 +41,36 @@ from .._core.deltas import (
     ToolCallDelta,
     Usage,
 )
-from ._common import EventLike, as_dict, error_delta, excerpt, load_object
+from .._core.text import excerpt
+from ._common import EventLike, as_dict, error_delta, load_object
+from .provider import Ask, Provider, RequestRule, compact, image_of, split_system, with_path
 
-__all__ = ["AnthropicFormat", "result_summary"]
+__all__ = [
+    "ANTHROPIC_VERSION",
+    "DEFAULT_ANTHROPIC_MAX_TOKENS",
+    "PROVIDER",
+    "AnthropicFormat",
+    "result_summary",
+]
+
+# The Messages API rejects requests without this header; 2023-06-01 is the current version.
+ANTHROPIC_VERSION = "2023-06-01"
+# The Messages API requires max_tokens; the Anthropic SDK makes callers choose, we pick a
+# value that lets ordinary answers finish.
+DEFAULT_ANTHROPIC_MAX_TOKENS = 4096
+
+# Every event of a Messages stream, named in the SSE event and repeated in the data's "type".
+_EVENTS = frozenset(
+    {
+        "message_start",
+        "content_block_start",
+        "content_block_delta",
+        "content_block_stop",
+        "message_delta",
+        "message_stop",
+        "ping",
+    }
+)
 
 
 def _usage(usage: Any, time: float) -> list[Delta]:
@@ -246,3 +280,71 @@ def _summarize_object(content: dict[str, Any]) -> str:
     if isinstance(content.get("content"), str):  # text_editor_code_execution_view_result
         return excerpt(content["content"], _SUMMARY)
     return excerpt(json.dumps(content, ensure_ascii=False), _SUMMARY)
+
+
+def _url(parts: SplitResult, model: str | None, stream: bool) -> str:
+    path = parts.path
+    if not path.endswith("/messages"):
+        path = (path if path.endswith("/v1") else path + "/v1") + "/messages"
+    return with_path(parts, path)
+
+
+def _headers(api_key: str | None) -> dict[str, str]:
+    headers = {"anthropic-version": ANTHROPIC_VERSION}
+    if api_key:
+        headers["x-api-key"] = api_key
+    return headers
+
+
+def _message(message: dict[str, Any]) -> dict[str, Any]:
+    """A chat message as a Messages API message: an image part becomes an ``image`` block
+    (base64 ``source`` for a data URL, ``url`` otherwise; docs.anthropic.com, "Vision")."""
+    content = message.get("content")
+    if not isinstance(content, list):
+        return message
+    blocks: list[Any] = []
+    for part in content:
+        image = image_of(part)
+        if image is None:
+            blocks.append(part)  # text parts have the same shape in both APIs
+        elif image[1]:
+            source = {"type": "base64", "media_type": image[1], "data": image[2]}
+            blocks.append({"type": "image", "source": source})
+        else:
+            blocks.append({"type": "image", "source": {"type": "url", "url": image[0]}})
+    return {**message, "content": blocks}
+
+
+def _body(ask: Ask) -> dict[str, Any]:
+    system, rest = split_system(ask.messages)
+    return compact(
+        {
+            "model": ask.model,
+            "messages": [_message(m) for m in rest],
+            "system": system or None,
+            "max_tokens": DEFAULT_ANTHROPIC_MAX_TOKENS
+            if ask.max_tokens is None
+            else ask.max_tokens,
+            "temperature": ask.temperature,
+            "stream": ask.stream,
+        }
+    )
+
+
+def _sniff(obj: Any, streamed: bool) -> bool:
+    if not isinstance(obj, dict):
+        return False
+    kind = obj.get("type")
+    return kind in _EVENTS or (kind == "message" and isinstance(obj.get("content"), list))
+
+
+PROVIDER = Provider(
+    name="anthropic",
+    servers="Anthropic Messages, llama.cpp",
+    ends_with="`message_stop`",
+    capabilities=frozenset({"tools", "reasoning", "images", "usage"}),
+    request=RequestRule(url=_url, body=_body, headers=_headers, key_header="x-api-key"),
+    reader=lambda options: AnthropicFormat(),
+    sniff=_sniff,
+    event_names=_EVENTS,
+)

@@ -17,14 +17,13 @@ is skipped, unless it has an error shape (``{"error": …}``, ``{"code": 1, "msg
 
 from __future__ import annotations
 
-from typing import Any, Literal, TypeAlias
+from typing import Any
 
 from .._core.deltas import Delta, TextDelta
 from ._common import DONE, EventLike, dig, error_delta, load_json
+from .provider import JsonMode, Provider, ReadOptions
 
-__all__ = ["GUESSES", "JsonMode", "JsonPathFormat", "guess_path"]
-
-JsonMode: TypeAlias = Literal["delta", "cumulative", "auto"]
+__all__ = ["GUESSES", "PROVIDER", "JsonMode", "JsonPathFormat", "guess_path"]
 
 # Field paths tried, in order, when no path is given: the shapes of home-made servers seen in
 # the wild (echo servers, Sider, LangServe, FastAPI demos, Qwen/ChatGLM demo servers, Gemini).
@@ -131,3 +130,26 @@ def _after(old: str, new: str) -> str:
     so only what lies beyond the old length is new.
     """
     return new[len(old) :]
+
+
+def _sniff(obj: Any, streamed: bool) -> bool:
+    # Any object but an error (whose shape says nothing: the request's API decides), and, in a
+    # stream, a bare JSON string ("data: \"e\"").
+    if isinstance(obj, dict):
+        return error_delta(obj, 0.0) is None
+    return streamed and isinstance(obj, str)
+
+
+def _reader(options: ReadOptions) -> JsonPathFormat:
+    return JsonPathFormat(options.json_path, options.json_mode)
+
+
+PROVIDER = Provider(
+    name="json",
+    servers="home-made servers: a field path (`chunk`, `data.text`, `response`) and `delta` /"
+    " `cumulative` / `auto`",
+    ends_with="—",
+    reader=_reader,
+    sniff=_sniff,
+    catch_all=True,
+)

@@ -1,5 +1,11 @@
 """Ollama's native API: ``/api/chat`` (and ``/api/generate``), NDJSON, one JSON object a line.
 
+Request: ``POST {base_url}/api/chat`` (Ollama's OpenAI-compatible base ends in ``/v1``; the
+native API lives at the root, so that ``/v1`` is dropped; a ``base_url`` ending in
+``/api/chat`` or ``/api/generate`` is used as is), ``Authorization: Bearer <key>`` when a key is
+set (Ollama's cloud); the body has ``model``, ``messages``, ``stream`` (Ollama streams unless it
+says ``false``) and ``options.temperature`` / ``options.num_predict``.
+
 Chat lines carry ``message.content``, ``message.thinking`` and ``message.tool_calls`` (complete
 calls with ``arguments`` as an object); generate lines carry ``response`` and ``thinking``. The
 last line has ``"done": true`` with ``done_reason`` and the counts ``prompt_eval_count`` /
@@ -12,11 +18,13 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import SplitResult
 
 from .._core.deltas import Delta, Finish, Metadata, ReasoningDelta, TextDelta, ToolCallDelta, Usage
 from ._common import EventLike, as_dict, error_delta, load_object
+from .provider import Ask, Provider, RequestRule, compact, image_of, with_path
 
-__all__ = ["OllamaFormat"]
+__all__ = ["PROVIDER", "OllamaFormat"]
 
 
 class OllamaFormat:
@@ -81,3 +89,55 @@ class OllamaFormat:
                 total = inp + gen if isinstance(inp, int) and isinstance(gen, int) else None
                 out.append(Usage(inp, gen, total, time=t))
         return out
+
+
+def _url(parts: SplitResult, model: str | None, stream: bool) -> str:
+    path = parts.path
+    if not path.endswith(("/api/chat", "/api/generate")):
+        path = path.removesuffix("/v1")
+        path = (path if path.endswith("/api") else path + "/api") + "/chat"
+    return with_path(parts, path)
+
+
+def _message(message: dict[str, Any]) -> dict[str, Any]:
+    """A chat message as Ollama takes it: text ``content`` and an ``images`` list of base64
+    data (docs.ollama.com, api: "images: a list of base64-encoded images")."""
+    content = message.get("content")
+    if not isinstance(content, list):
+        return message
+    text: list[str] = []
+    images = list(message.get("images") or [])
+    for part in content:
+        image = image_of(part)
+        if image is not None:
+            images.append(image[2] or image[0])
+        elif isinstance(part, dict):
+            text.append(str(part.get("text", "")))
+    return {**message, "content": "".join(text), "images": images}
+
+
+def _body(ask: Ask) -> dict[str, Any]:
+    options = compact({"temperature": ask.temperature, "num_predict": ask.max_tokens})
+    return compact(
+        {
+            "model": ask.model,
+            "messages": [_message(m) for m in ask.messages],
+            "options": options or None,
+            "stream": ask.stream,
+        }
+    )
+
+
+def _sniff(obj: Any, streamed: bool) -> bool:
+    return isinstance(obj, dict) and "done" in obj and ("message" in obj or "response" in obj)
+
+
+PROVIDER = Provider(
+    name="ollama",
+    servers="Ollama `/api/chat` (NDJSON)",
+    ends_with='`"done": true`',
+    capabilities=frozenset({"tools", "reasoning", "images", "usage"}),
+    request=RequestRule(url=_url, body=_body),
+    reader=lambda options: OllamaFormat(),
+    sniff=_sniff,
+)

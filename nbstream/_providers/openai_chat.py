@@ -1,4 +1,11 @@
-"""OpenAI Chat Completions streams, as OpenAI and every server that copies it send them.
+"""OpenAI Chat Completions, as OpenAI and every server that copies it speak it.
+
+Request: ``POST {base_url}/chat/completions`` with ``Authorization: Bearer <key>``; the body has
+``model``, ``messages``, ``stream``, ``stream_options.include_usage`` (streams), ``temperature``
+and ``max_tokens``. The path follows the OpenAI client's convention: ``base_url`` normally ends
+in ``/v1``; a bare ``http://host:port`` gets ``/v1`` added; a ``base_url`` that already ends
+with the full path is used as is. The stream flag is always in the body: Qwen-style servers
+stream only when it says ``"stream": true``.
 
 Each SSE event's data is one ``chat.completion.chunk``: text in ``choices[0].delta.content``,
 reasoning in ``delta.reasoning_content`` (DeepSeek, vLLM, llama.cpp), ``delta.reasoning``
@@ -30,6 +37,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import SplitResult
 
 from .._core.deltas import (
     Delta,
@@ -41,9 +49,46 @@ from .._core.deltas import (
     ToolCallDelta,
     Usage,
 )
-from ._common import DONE, EventLike, as_dict, error_delta, excerpt, load_object
+from .._core.text import excerpt
+from ._common import DONE, EventLike, as_dict, error_delta, load_object
+from .provider import Ask, Provider, RequestRule, compact, with_path
 
-__all__ = ["OpenAIChatFormat", "openai_usage"]
+__all__ = ["PROVIDER", "OpenAIChatFormat", "openai_url", "openai_usage"]
+
+
+def openai_url(parts: SplitResult, suffix: str) -> str:
+    """The URL of an OpenAI-style endpoint: ``base_url`` + ``suffix``, ``/v1`` for a bare host.
+
+    Args:
+        parts: The base URL, split, its path's trailing ``/`` removed.
+        suffix: The endpoint's path (``"/chat/completions"``).
+
+    Returns:
+        The full URL; a base URL that already ends with ``suffix`` is kept as is.
+    """
+    path = parts.path
+    if not path.endswith(suffix):
+        path = (path or "/v1") + suffix
+    return with_path(parts, path)
+
+
+def _url(parts: SplitResult, model: str | None, stream: bool) -> str:
+    return openai_url(parts, "/chat/completions")
+
+
+def _body(ask: Ask) -> dict[str, Any]:
+    body = compact(
+        {
+            "model": ask.model,
+            "messages": ask.messages,
+            "temperature": ask.temperature,
+            "max_tokens": ask.max_tokens,
+            "stream": ask.stream,
+        }
+    )
+    if ask.stream and ask.include_usage:
+        body["stream_options"] = {"include_usage": True}
+    return body
 
 
 def openai_usage(usage: Any, time: float) -> Usage | None:
@@ -293,3 +338,23 @@ def _arguments(value: Any) -> str:
     if isinstance(value, str):
         return value
     return "" if value is None else json.dumps(value, ensure_ascii=False)
+
+
+def _sniff(obj: Any, streamed: bool) -> bool:
+    if not isinstance(obj, dict):
+        return False
+    kind = obj.get("object")
+    return isinstance(obj.get("choices"), list) or (
+        isinstance(kind, str) and kind.startswith(("chat.completion", "text_completion"))
+    )
+
+
+PROVIDER = Provider(
+    name="openai-chat",
+    servers="OpenAI, vLLM, llama.cpp, Ollama `/v1`, LiteLLM, Qwen's `openai_api.py`",
+    ends_with="`data: [DONE]` / a `finish_reason`",
+    capabilities=frozenset({"tools", "reasoning", "images", "usage"}),
+    request=RequestRule(url=_url, body=_body),
+    reader=lambda options: OpenAIChatFormat(),
+    sniff=_sniff,
+)

@@ -1,4 +1,8 @@
-"""OpenAI Responses API streams (``/v1/responses``), as OpenAI and the servers copying it send them.
+"""OpenAI Responses API (``/v1/responses``), as OpenAI and the servers copying it speak it.
+
+Request: ``POST {base_url}/responses`` (the OpenAI path convention of :mod:`.openai_chat`) with
+``Authorization: Bearer <key>``; the body has ``model``, ``input`` (the messages),
+``instructions`` (the system prompt), ``stream``, ``temperature`` and ``max_output_tokens``.
 
 Every event's data carries a ``type`` (the SSE event name repeats it):
 ``response.created`` (id, model), ``response.output_text.delta`` (text),
@@ -28,6 +32,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import SplitResult
 
 from .._core.deltas import (
     Delta,
@@ -40,9 +45,12 @@ from .._core.deltas import (
     ToolCallDelta,
     Usage,
 )
-from ._common import EventLike, as_dict, error_delta, excerpt, load_object
+from .._core.text import excerpt
+from ._common import EventLike, as_dict, error_delta, load_object
+from .openai_chat import openai_url
+from .provider import Ask, Provider, RequestRule, compact, image_of, split_system
 
-__all__ = ["OpenAIResponsesFormat"]
+__all__ = ["PROVIDER", "OpenAIResponsesFormat"]
 
 # Reasoning deltas, and the key their text is kept under (a reasoning item's "content" parts
 # and its "summary" parts are numbered apart).
@@ -426,3 +434,63 @@ def _ending(response: Any, time: float) -> list[Delta]:
     elif isinstance(status, str) and status:
         out.append(Finish(status, time=time))
     return out
+
+
+def _url(parts: SplitResult, model: str | None, stream: bool) -> str:
+    return openai_url(parts, "/responses")
+
+
+def _item(message: dict[str, Any]) -> dict[str, Any]:
+    """A chat message as a Responses input item: content parts become ``input_text`` /
+    ``input_image`` (``output_text`` for the assistant's), a string stays a string."""
+    content = message.get("content")
+    if not isinstance(content, list):
+        return message
+    text_type = "output_text" if message.get("role") == "assistant" else "input_text"
+    parts: list[Any] = []
+    for part in content:
+        image = image_of(part)
+        if image is not None:
+            parts.append({"type": "input_image", "image_url": image[0]})
+        elif isinstance(part, dict) and part.get("type") == "text":
+            parts.append({"type": text_type, "text": part.get("text", "")})
+        else:
+            parts.append(part)  # already in the Responses API's form
+    return {**message, "content": parts}
+
+
+def _body(ask: Ask) -> dict[str, Any]:
+    system, rest = split_system(ask.messages)
+    return compact(
+        {
+            "model": ask.model,
+            "input": [_item(m) for m in rest],
+            "instructions": system or None,
+            "temperature": ask.temperature,
+            "max_output_tokens": ask.max_tokens,
+            "stream": ask.stream,
+        }
+    )
+
+
+def _sniff(obj: Any, streamed: bool) -> bool:
+    if not isinstance(obj, dict):
+        return False
+    kind = obj.get("type")
+    return (
+        (isinstance(kind, str) and kind.startswith("response."))
+        or obj.get("object") == "response"
+        # A whole body's output list; in a stream, "output" alone says too little.
+        or (not streamed and isinstance(obj.get("output"), list))
+    )
+
+
+PROVIDER = Provider(
+    name="openai-responses",
+    servers="OpenAI Responses API, llama.cpp",
+    ends_with="`response.completed`",
+    capabilities=frozenset({"tools", "reasoning", "images", "usage"}),
+    request=RequestRule(url=_url, body=_body),
+    reader=lambda options: OpenAIResponsesFormat(),
+    sniff=_sniff,
+)

@@ -1,20 +1,15 @@
-"""Wire formats: every server's events in, one stream of deltas out (pure, no I/O).
+"""The providers, listed once: every API and wire format nbstream speaks comes from here.
 
-=================== ========================================================================
-name                what speaks it
-=================== ========================================================================
-``openai-chat``     OpenAI Chat Completions; vLLM, llama.cpp, Ollama ``/v1``, LiteLLM, Qwen
-``openai-responses`` OpenAI Responses API (``/v1/responses``); llama.cpp
-``anthropic``       Anthropic Messages API (``/v1/messages``); llama.cpp
-``ollama``          Ollama's native ``/api/chat`` and ``/api/generate`` (NDJSON)
-``json``            home-made servers: text at a JSON field path, delta or cumulative
-``text``            home-made servers: each event's data is raw text
-=================== ========================================================================
+:data:`PROVIDERS` is the list; each entry is a provider module's ``PROVIDER`` (see
+:mod:`.provider` for what one holds). The names it yields — :data:`APIS` for ``api=``,
+:data:`FORMAT_NAMES` for ``format=`` — and the key headers to mask (:data:`KEY_HEADERS`) are
+derived from it, and the README's table of formats is checked against it by a test.
 
 ``"auto"`` is resolved by :func:`choose_format` from the first event's shape (or the JSON body's
-shape for a non-streamed answer), falling back on the request's API when the shape says
-nothing (an error object, ``[DONE]``, an empty stream). The chosen name is recorded on the
-reply (:attr:`nbstream.Reply.format`).
+shape for a non-streamed answer): each provider's sniffer is asked in turn, the catch-all ones
+(home-made servers' shapes) last. When the shape says nothing (an error object, ``[DONE]``, an
+empty stream) the request's API decides. The chosen name is recorded on the reply
+(:attr:`nbstream.Reply.format`).
 
 Every format is made wrapped in :class:`~nbstream._providers._think.ThinkTagFormat`: whatever the
 wire, an answer that opens with ``<think>…</think>`` (R1-style models behind a server without a
@@ -24,62 +19,92 @@ reasoning parser) has that block read as reasoning.
 from __future__ import annotations
 
 import json
-from typing import Any, Literal, TypeAlias
+from typing import Any
 
-from .._core.errors import FormatError
-from ._common import DONE, EventLike, WireFormat, error_delta
+from .._core.errors import ConfigError, FormatError
+from . import anthropic, gemini, json_path, ollama, openai_chat, openai_responses, template, text
+from ._common import DONE, EventLike, WireFormat
 from ._think import ThinkTagFormat
-from .anthropic import AnthropicFormat
-from .json_path import JsonMode, JsonPathFormat
-from .ollama import OllamaFormat
-from .openai_chat import OpenAIChatFormat
-from .openai_responses import OpenAIResponsesFormat
-from .text import TextFormat
+from .provider import NOT_JSON, Capability, JsonMode, Provider, ReadOptions, RequestRule
 
 __all__ = [
-    "API_FORMAT",
+    "APIS",
     "FORMAT_NAMES",
+    "KEY_HEADERS",
+    "PROVIDERS",
     "EventLike",
-    "FormatName",
     "JsonMode",
+    "Provider",
     "WireFormat",
+    "capabilities",
     "choose_format",
     "make_format",
+    "request_rule",
     "sniff_body",
     "sniff_event",
 ]
 
-FormatName: TypeAlias = Literal[
-    "openai-chat", "openai-responses", "anthropic", "ollama", "json", "text"
-]
-FORMAT_NAMES: tuple[str, ...] = (
-    "openai-chat",
-    "openai-responses",
-    "anthropic",
-    "ollama",
-    "json",
-    "text",
+#: Every provider, in the order names are listed to users.
+PROVIDERS: tuple[Provider, ...] = (
+    openai_chat.PROVIDER,
+    openai_responses.PROVIDER,
+    anthropic.PROVIDER,
+    ollama.PROVIDER,
+    gemini.PROVIDER,
+    template.PROVIDER,
+    json_path.PROVIDER,
+    text.PROVIDER,
 )
 
-# The format each API answers in; "custom" (home-made servers) has none and is sniffed.
-API_FORMAT: dict[str, str] = {
-    "openai-chat": "openai-chat",
-    "openai-responses": "openai-responses",
-    "anthropic": "anthropic",
-    "ollama": "ollama",
-}
 
-_ANTHROPIC_EVENTS = frozenset(
-    {
-        "message_start",
-        "content_block_start",
-        "content_block_delta",
-        "content_block_stop",
-        "message_delta",
-        "message_stop",
-        "ping",
-    }
-)
+def _index(providers: tuple[Provider, ...]) -> dict[str, Provider]:
+    """The providers by name, checked: a registration mistake fails at import, not in use."""
+    by_name = {p.name: p for p in providers}
+    if len(by_name) != len(providers):
+        raise ValueError("two providers share a name")
+    for p in providers:
+        if p.is_api and not (p.answers_in in by_name and by_name[p.answers_in].is_format):
+            raise ValueError(f"provider {p.name!r} reads {p.answers_in!r}, which is no format")
+    return by_name
+
+
+_BY_NAME = _index(PROVIDERS)
+
+#: The names ``api=`` takes.
+APIS: tuple[str, ...] = tuple(p.name for p in PROVIDERS if p.is_api)
+#: The names ``format=`` takes (besides ``"auto"``).
+FORMAT_NAMES: tuple[str, ...] = tuple(p.name for p in PROVIDERS if p.is_format)
+#: The headers keys travel in (lower case): masked for display, bound to the key's host.
+KEY_HEADERS: frozenset[str] = frozenset(p.request.key_header for p in PROVIDERS if p.request)
+
+# Sniffers in the order they are asked: the catch-alls (home-made shapes) after the others.
+_SNIFFERS = sorted((p for p in PROVIDERS if p.is_format and p.sniff), key=lambda p: p.catch_all)
+# The format a field path means something to.
+_JSON_PATH_FORMAT = json_path.PROVIDER.name
+
+
+def request_rule(api: str) -> RequestRule:
+    """How to build a request to an API.
+
+    Args:
+        api: One of :data:`APIS`.
+
+    Returns:
+        Its provider's request side.
+
+    Raises:
+        ConfigError: ``api`` is not one of :data:`APIS`.
+    """
+    found = _BY_NAME.get(api)
+    if found is None or found.request is None:
+        raise ConfigError(f"unknown api {api!r}; use one of: {', '.join(APIS)}")
+    return found.request
+
+
+def capabilities(api: str) -> frozenset[Capability]:
+    """What an API's provider carries (``"images"`` …); empty for an unknown name."""
+    found = _BY_NAME.get(api)
+    return found.capabilities if found is not None else frozenset()
 
 
 def make_format(
@@ -99,23 +124,11 @@ def make_format(
     Raises:
         FormatError: The name is unknown.
     """
-    fmt: WireFormat
-    if name == "openai-chat":
-        fmt = OpenAIChatFormat()
-    elif name == "openai-responses":
-        fmt = OpenAIResponsesFormat()
-    elif name == "anthropic":
-        fmt = AnthropicFormat()
-    elif name == "ollama":
-        fmt = OllamaFormat()
-    elif name == "json":
-        fmt = JsonPathFormat(json_path, json_mode)
-    elif name == "text":
-        fmt = TextFormat()
-    else:
+    found = _BY_NAME.get(name)
+    if found is None or found.reader is None:
         known = ", ".join(FORMAT_NAMES)
         raise FormatError(f"unknown wire format {name!r}; use 'auto' or one of: {known}")
-    return ThinkTagFormat(fmt)
+    return ThinkTagFormat(found.reader(ReadOptions(json_path, json_mode)))
 
 
 def sniff_event(item: EventLike) -> str | None:
@@ -128,15 +141,16 @@ def sniff_event(item: EventLike) -> str | None:
         A format name, or ``None`` for ``[DONE]``, empty data and error objects (which every
         format reads), so that the request's API decides.
     """
-    if item.event in _ANTHROPIC_EVENTS:
-        return "anthropic"
+    named = next((p.name for p in PROVIDERS if item.event in p.event_names), None)
+    if named is not None:
+        return named
     data = item.data.strip()
     if not data or data == DONE:
         return None
     try:
         obj = json.loads(data)
     except ValueError:
-        return "text"
+        obj = NOT_JSON
     return _shape(obj, streamed=True)
 
 
@@ -153,28 +167,7 @@ def sniff_body(obj: Any) -> str | None:
 
 
 def _shape(obj: Any, *, streamed: bool) -> str | None:
-    if isinstance(obj, str):
-        return "json" if streamed else "text"
-    if not isinstance(obj, dict):
-        # A bare number or boolean: a text server whose piece happens to parse as JSON.
-        return "text"
-    kind = obj.get("type")
-    if isinstance(kind, str) and kind.startswith("response."):
-        return "openai-responses"
-    if kind in _ANTHROPIC_EVENTS or (kind == "message" and isinstance(obj.get("content"), list)):
-        return "anthropic"
-    if obj.get("object") == "response" or (not streamed and isinstance(obj.get("output"), list)):
-        return "openai-responses"
-    obj_kind = obj.get("object")
-    if isinstance(obj.get("choices"), list) or (
-        isinstance(obj_kind, str) and obj_kind.startswith(("chat.completion", "text_completion"))
-    ):
-        return "openai-chat"
-    if "done" in obj and ("message" in obj or "response" in obj):
-        return "ollama"
-    if error_delta(obj, 0.0) is not None:
-        return None
-    return "json"
+    return next((p.name for p in _SNIFFERS if p.sniff and p.sniff(obj, streamed)), None)
 
 
 def choose_format(
@@ -190,7 +183,7 @@ def choose_format(
 
     Args:
         format: A name from :data:`FORMAT_NAMES`, or ``"auto"``.
-        api: The API the request was built for (``"openai-chat"`` … or ``"custom"``).
+        api: The API the request was built for (one of :data:`APIS`).
         first: The stream's first event, if any arrived.
         body: The parsed JSON body, for a non-streamed answer.
         json_path: Field path for the ``json`` format.
@@ -206,12 +199,13 @@ def choose_format(
         return make_format(format, json_path=json_path, json_mode=json_mode)
     if json_path is not None:
         # A field path only means something to the json format: asking for one chooses it.
-        return make_format("json", json_path=json_path, json_mode=json_mode)
+        return make_format(_JSON_PATH_FORMAT, json_path=json_path, json_mode=json_mode)
     guess: str | None = None
     if body is not None:
         guess = sniff_body(body)
     elif first is not None:
         guess = sniff_event(first)
     if guess is None:
-        guess = API_FORMAT.get(api, "json")
+        api_side = _BY_NAME.get(api)
+        guess = api_side.answers_in if api_side is not None else _JSON_PATH_FORMAT
     return make_format(guess, json_path=json_path, json_mode=json_mode)

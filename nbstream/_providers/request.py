@@ -1,25 +1,10 @@
-"""Request builders: messages in, the URL, headers and JSON body each API expects out (pure).
+"""Requests: messages in, the URL, headers and JSON body the chosen API expects out (pure).
 
-=================== ======================= ====================================================
-api                 path added to base_url  body
-=================== ======================= ====================================================
-``openai-chat``     ``/chat/completions``   ``model``, ``messages``, ``stream``,
-                                            ``stream_options.include_usage``, ``temperature``,
-                                            ``max_tokens``
-``openai-responses`` ``/responses``         ``model``, ``input``, ``instructions`` (the system
-                                            prompt), ``stream``, ``max_output_tokens``
-``anthropic``       ``/v1/messages``        ``model``, ``messages``, top-level ``system``,
-                                            ``max_tokens`` (required by the API), ``stream``
-``ollama``          ``/api/chat``           ``model``, ``messages``, ``stream``,
-                                            ``options.temperature`` / ``options.num_predict``
-``custom``          none: the URL as given  a body template (:func:`~nbstream._providers.template.render_template`)
-=================== ======================= ====================================================
-
-The OpenAI paths follow the OpenAI client's convention: ``base_url`` normally ends in ``/v1``;
-a bare ``http://host:port`` gets ``/v1`` added. A ``base_url`` that already ends with the full
-path is used as is. Extra body fields (``**params``) are passed through unchanged, last, so
-they can override anything. The stream flag is always in the body: Qwen-style servers stream
-only when it says ``"stream": true`` and Ollama streams unless it says ``false``.
+What is particular to each API (its URL rule, headers and body) is its provider's
+(:mod:`.registry`); this module does what every request shares: normalising the messages,
+checking the base URL, merging the endpoint's own headers and the extra body fields over the
+provider's (a chat's ``extra_body``, merged last, so they can override anything), masking keys for
+display (:class:`PreparedRequest`).
 """
 
 from __future__ import annotations
@@ -28,39 +13,31 @@ import json
 import shlex
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, TypeAlias
-from urllib.parse import urlsplit, urlunsplit
+from typing import Any
+from urllib.parse import SplitResult, urlsplit
 
 from .._core.errors import ConfigError, FormatError
 from .._core.secrets import MASK, redact
 from .._core.values import ValueRepr
-from .template import DEFAULT_TEMPLATE, render_template
+from .provider import Ask, has_images
+from .registry import APIS, KEY_HEADERS, capabilities, request_rule
 
 __all__ = [
-    "ANTHROPIC_VERSION",
-    "APIS",
-    "DEFAULT_ANTHROPIC_MAX_TOKENS",
-    "Api",
+    "SENSITIVE_HEADERS",
     "PreparedRequest",
     "as_messages",
     "build_body",
     "build_headers",
+    "check_base_url",
     "endpoint_url",
     "mask_headers",
-    "origin",
 ]
 
-Api: TypeAlias = Literal["openai-chat", "openai-responses", "anthropic", "ollama", "custom"]
-APIS: tuple[str, ...] = ("openai-chat", "openai-responses", "anthropic", "ollama", "custom")
-
-# The Messages API rejects requests without this header; 2023-06-01 is the current version.
-ANTHROPIC_VERSION = "2023-06-01"
-# The Messages API requires max_tokens; the Anthropic SDK makes callers choose, we pick a
-# value that lets ordinary answers finish.
-DEFAULT_ANTHROPIC_MAX_TOKENS = 4096
-
-
-_SENSITIVE_HEADERS = frozenset({"authorization", "x-api-key", "api-key", "proxy-authorization"})
+# Headers that carry credentials: the generic ones and each provider's key header. Masked
+# wherever headers are shown, and bound to the host they were configured for, like a key.
+SENSITIVE_HEADERS = (
+    frozenset({"authorization", "api-key", "proxy-authorization", "cookie"}) | KEY_HEADERS
+)
 
 
 @dataclass(frozen=True, slots=True, repr=False)
@@ -126,47 +103,44 @@ def as_messages(
     return messages
 
 
-def endpoint_url(api: str, base_url: str) -> str:
-    """The URL to POST to for ``api`` at ``base_url``.
+def check_base_url(base_url: str) -> SplitResult:
+    """Check that ``base_url`` is an http(s) URL, and split it.
 
     Args:
-        api: One of :data:`APIS`.
-        base_url: The server's base URL (``http://127.0.0.1:8080/v1``) or a full endpoint URL.
+        base_url: The server's base URL, or a full endpoint URL.
 
     Returns:
-        The full URL; the query string of ``base_url`` is kept.
+        Its parts, the path's trailing ``/`` removed.
 
     Raises:
-        ConfigError: ``base_url`` is not an http(s) URL, or ``api`` is unknown.
+        ConfigError: ``base_url`` is not an http(s) URL.
     """
     parts = urlsplit(base_url.strip())
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise ConfigError(
             f"base_url must be an http(s) URL such as http://127.0.0.1:8080/v1, not {redact(base_url)!r}"
         )
-    path = parts.path.rstrip("/")
-    if api in ("openai-chat", "openai-responses"):
-        suffix = "/chat/completions" if api == "openai-chat" else "/responses"
-        if not path.endswith(suffix):
-            path = (path or "/v1") + suffix
-    elif api == "anthropic":
-        if not path.endswith("/messages"):
-            path = (path if path.endswith("/v1") else path + "/v1") + "/messages"
-    elif api == "ollama":
-        if not path.endswith(("/api/chat", "/api/generate")):
-            # Ollama's OpenAI-compatible base ends in /v1; the native API lives at the root.
-            path = path.removesuffix("/v1")
-            path = (path if path.endswith("/api") else path + "/api") + "/chat"
-    elif api != "custom":
-        raise ConfigError(f"unknown api {api!r}; use one of: {', '.join(APIS)}")
-    return urlunsplit((parts.scheme, parts.netloc, path or "/", parts.query, ""))
+    return parts._replace(path=parts.path.rstrip("/"))
 
 
-def origin(url: str) -> tuple[str, str, int | None]:
-    """Scheme, host and port of ``url`` (default ports filled in): where a key may be sent."""
-    parts = urlsplit(url)
-    default = {"http": 80, "https": 443}.get(parts.scheme)
-    return parts.scheme, (parts.hostname or "").lower(), parts.port or default
+def endpoint_url(api: str, base_url: str, model: str | None = None, stream: bool = True) -> str:
+    """The URL to POST to for ``api`` at ``base_url``.
+
+    Args:
+        api: One of the registry's APIs.
+        base_url: The server's base URL (``http://127.0.0.1:8080/v1``) or a full endpoint URL.
+        model: The model, for the APIs that name it in the URL.
+        stream: Whether a stream is asked for, for the APIs whose URL says so.
+
+    Returns:
+        The full URL; the query string of ``base_url`` is kept.
+
+    Raises:
+        ConfigError: ``base_url`` is not an http(s) URL, ``api`` is unknown, or the API needs
+            a model in its URL and none is given.
+    """
+    parts = check_base_url(base_url)
+    return request_rule(api).url(parts, model, stream)
 
 
 def build_headers(
@@ -175,20 +149,14 @@ def build_headers(
     """The headers for ``api``: authentication when a key is set, then ``extra`` on top.
 
     Args:
-        api: One of :data:`APIS`.
+        api: One of the registry's APIs.
         api_key: The key, or ``None`` (then no authentication header is sent).
         extra: The endpoint's own headers; a name given here replaces ours (any case).
 
     Returns:
         Header names and values.
     """
-    headers: dict[str, str] = {}
-    if api == "anthropic":
-        headers["anthropic-version"] = ANTHROPIC_VERSION
-        if api_key:
-            headers["x-api-key"] = api_key
-    elif api_key:
-        headers["Authorization"] = f"Bearer {api_key}"
+    headers = request_rule(api).headers(api_key)
     for name, value in (extra or {}).items():
         for existing in [k for k in headers if k.lower() == name.lower()]:
             del headers[existing]
@@ -208,7 +176,7 @@ def mask_headers(headers: Mapping[str, str], secrets: Iterable[str | None] = ())
     """
     out: dict[str, str] = {}
     for name, value in headers.items():
-        if name.lower() in _SENSITIVE_HEADERS:
+        if name.lower() in SENSITIVE_HEADERS:
             scheme, _, rest = value.partition(" ")
             out[name] = f"{scheme} {MASK}" if rest and scheme.lower() == "bearer" else MASK
         else:
@@ -231,77 +199,30 @@ def build_body(
     """The JSON body for ``api``.
 
     Args:
-        api: One of :data:`APIS`.
+        api: One of the registry's APIs.
         messages: Chat messages, system prompt first if any (see :func:`as_messages`).
         model: The model name; left out of the body when ``None``.
         stream: Ask for a stream.
         temperature: Sampling temperature, when set.
         max_tokens: Output token limit, when set.
-        include_usage: For ``openai-chat`` streams: ask for the usage chunk.
-        template: For ``custom``: the body template (see :func:`render_template`).
+        include_usage: For streams that report usage only when asked (``openai-chat``): ask.
+        template: For ``custom``: the body template
+            (:func:`~nbstream._providers.template.render_template`).
         params: Extra body fields, merged last.
 
     Returns:
         The body.
 
     Raises:
+        ConfigError: ``api`` is unknown, or the messages hold an image and it takes none.
         FormatError: ``template`` is a string that is not JSON.
     """
-    body: dict[str, Any]
-    if api == "anthropic":
-        system, rest = _split_system(messages)
-        body = {"model": model, "messages": rest}
-        if system:
-            body["system"] = system
-        body["max_tokens"] = max_tokens if max_tokens is not None else DEFAULT_ANTHROPIC_MAX_TOKENS
-        body["temperature"] = temperature
-    elif api == "openai-responses":
-        system, rest = _split_system(messages)
-        body = {"model": model, "input": rest}
-        if system:
-            body["instructions"] = system
-        body["temperature"] = temperature
-        body["max_output_tokens"] = max_tokens
-    elif api == "ollama":
-        options = {"temperature": temperature, "num_predict": max_tokens}
-        body = {"model": model, "messages": messages}
-        if any(v is not None for v in options.values()):
-            body["options"] = {k: v for k, v in options.items() if v is not None}
-    elif api == "custom":
-        values = {
-            "model": model,
-            "messages": messages,
-            "prompt": _last_user_text(messages),
-            "system": next((m.get("content") for m in messages if m.get("role") == "system"), None),
-            "stream": stream,
-            "temperature": temperature,
-            "max_tokens": max_tokens,
-        }
-        rendered = render_template(DEFAULT_TEMPLATE if template is None else template, values)
-        return {**rendered, **(params or {})} if isinstance(rendered, dict) else rendered
-    else:
-        body = {"model": model, "messages": messages, "temperature": temperature}
-        body["max_tokens"] = max_tokens
-    body["stream"] = stream
-    if api == "openai-chat" and stream and include_usage:
-        body["stream_options"] = {"include_usage": True}
-    body = {k: v for k, v in body.items() if v is not None}
-    return {**body, **(params or {})}
-
-
-def _split_system(messages: list[dict[str, Any]]) -> tuple[str, list[dict[str, Any]]]:
-    """The system prompt (system messages joined) and the other messages: the APIs that take
-    the system prompt as a top-level field reject a ``system`` role in the list."""
-    system = "\n\n".join(str(m.get("content", "")) for m in messages if m.get("role") == "system")
-    return system, [m for m in messages if m.get("role") != "system"]
-
-
-def _last_user_text(messages: list[dict[str, Any]]) -> str:
-    for m in reversed(messages):
-        if m.get("role") == "user":
-            content = m.get("content")
-            if isinstance(content, str):
-                return content
-            if isinstance(content, list):  # content parts: keep the text parts
-                return "".join(str(p.get("text", "")) for p in content if isinstance(p, Mapping))
-    return ""
+    if has_images(messages) and "images" not in capabilities(api):
+        raise ConfigError(
+            f"the {api} API takes no images: use an API that does "
+            f"({', '.join(a for a in APIS if 'images' in capabilities(a))}), or leave the image "
+            "out of the prompt"
+        )
+    ask = Ask(messages, model, stream, temperature, max_tokens, include_usage, template)
+    body = request_rule(api).body(ask)
+    return {**body, **(params or {})} if isinstance(body, dict) else body

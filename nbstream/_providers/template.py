@@ -1,14 +1,23 @@
-"""Body templates for home-made servers: ``{"query": "{prompt}"}`` filled with the request's values."""
+"""Home-made servers (``api="custom"``): the URL as given, a body template filled in.
+
+Request: ``POST`` to ``base_url`` itself, ``Authorization: Bearer <key>`` when a key is set, and
+the body a template (``{"query": "{prompt}"}``) filled with the request's values
+(:func:`render_template`; :data:`DEFAULT_TEMPLATE` when none is given). Such servers have no
+wire format of their own: ``format="auto"`` reads the answer by its shape, as the ``json``
+format when the shape says nothing.
+"""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import SplitResult
 
 from .._core.errors import FormatError
+from .provider import Ask, Provider, RequestRule, last_user_text, with_path
 
-__all__ = ["DEFAULT_TEMPLATE", "render_template"]
+__all__ = ["DEFAULT_TEMPLATE", "PROVIDER", "render_template"]
 
 # The body sent to a home-made server when no template is given.
 DEFAULT_TEMPLATE: Mapping[str, Any] = {
@@ -66,3 +75,29 @@ def _fill(node: Any, values: Mapping[str, Any]) -> Any:
     if isinstance(node, list):
         return [v for v in (_fill(v, values) for v in node) if v is not _DROP]
     return node
+
+
+def _url(parts: SplitResult, model: str | None, stream: bool) -> str:
+    return with_path(parts, parts.path)
+
+
+def _body(ask: Ask) -> Any:
+    values = {
+        "model": ask.model,
+        "messages": ask.messages,
+        "prompt": last_user_text(ask.messages),
+        "system": next((m.get("content") for m in ask.messages if m.get("role") == "system"), None),
+        "stream": ask.stream,
+        "temperature": ask.temperature,
+        "max_tokens": ask.max_tokens,
+    }
+    return render_template(DEFAULT_TEMPLATE if ask.template is None else ask.template, values)
+
+
+PROVIDER = Provider(
+    name="custom",
+    servers="home-made servers: the URL as given, a body template",
+    ends_with="—",
+    request=RequestRule(url=_url, body=_body),
+    reads="json",
+)

@@ -12,8 +12,9 @@ from typing import Any
 
 from .._core.deltas import Delta, TextDelta
 from ._common import DONE, EventLike
+from .provider import NOT_JSON, Provider
 
-__all__ = ["TextFormat"]
+__all__ = ["PROVIDER", "TextFormat"]
 
 
 class TextFormat:
@@ -43,3 +44,21 @@ class TextFormat:
         self.complete = True
         text = obj if isinstance(obj, str) else str(obj)
         return [TextDelta(text, time=time)] if text else []
+
+
+def _sniff(obj: Any, streamed: bool) -> bool:
+    # Data that is not JSON; a bare number or boolean (a text server's piece that happens to
+    # parse as JSON); a whole body that is one JSON string.
+    if obj is NOT_JSON:
+        return True
+    return not isinstance(obj, dict) and not (streamed and isinstance(obj, str))
+
+
+PROVIDER = Provider(
+    name="text",
+    servers="`data: <raw text>` events",
+    ends_with="—",
+    reader=lambda options: TextFormat(),
+    sniff=_sniff,
+    catch_all=True,
+)

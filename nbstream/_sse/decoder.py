@@ -35,14 +35,37 @@ from operator import index
 from time import monotonic
 
 from .._core.errors import EventTooLargeError
+from .._core.values import public
 from .event import ServerSentEvent, retry_value
 
-__all__ = ["DEFAULT_MAX_EVENT_SIZE", "SSEDecoder", "ServerSentEvent"]
+__all__ = ["DEFAULT_MAX_EVENT_SIZE", "SSEDecoder", "ServerSentEvent", "skip_bom"]
 
 DEFAULT_MAX_EVENT_SIZE = 16 * 1024 * 1024
 """16 MiB: far above any real LLM event (a base64 image is a few MB), far below a memory problem."""
 
 _BOM = b"\xef\xbb\xbf"
+
+
+def skip_bom(head: bytes, chunk: bytes) -> tuple[bytes | None, bytes]:
+    """Drop one leading UTF-8 BOM from a body, which may arrive split over several chunks.
+
+    The UTF-8 decode algorithm drops one leading U+FEFF (WHATWG Encoding, "UTF-8 decode"), which
+    the SSE spec applies to the stream and JSON texts allow too. Both decoders keep the bytes
+    seen before it is known whether a BOM leads (``head``) and call this for each chunk until it
+    is.
+
+    Args:
+        head: The bytes kept from earlier chunks (``b""`` at the start of a body).
+        chunk: The next chunk.
+
+    Returns:
+        ``(head, b"")`` while the bytes so far may still be a BOM's first bytes; else
+        ``(None, rest)``: it is decided, and ``rest`` is the body without the BOM.
+    """
+    head += chunk
+    if len(head) < 3 and _BOM.startswith(head):
+        return head, b""
+    return None, head[3:] if head.startswith(_BOM) else head
 
 
 def _text(raw: bytes) -> str:
@@ -89,6 +112,7 @@ def _pieces(text: str) -> list[str] | None:
     return [t.replace("\ndata: ", "\n") for t in texts]
 
 
+@public
 class SSEDecoder:
     """Turn the bytes of a ``text/event-stream`` body into :class:`ServerSentEvent` objects.
 
@@ -202,13 +226,7 @@ class SSEDecoder:
         if not chunk:
             return []
         if self._head is not None:
-            # The UTF-8 decode algorithm drops one leading BOM; it may arrive split over chunks.
-            head = self._head + chunk
-            if len(head) < 3 and _BOM.startswith(head):
-                self._head = head
-                return []
-            self._head = None
-            chunk = head[3:] if head.startswith(_BOM) else head
+            self._head, chunk = skip_bom(self._head, chunk)
             if not chunk:
                 return []
         if self._cr:

@@ -13,6 +13,8 @@ from __future__ import annotations
 import json
 from typing import Any, NamedTuple
 
+from .._core.values import public
+
 __all__ = ["ServerSentEvent", "retry_value"]
 
 
@@ -31,6 +33,7 @@ def retry_value(digits: bytes) -> int:
         return int(decimal.Decimal(digits.decode("ascii")))
 
 
+@public
 class ServerSentEvent(NamedTuple):
     """One dispatched event.
 

@@ -18,11 +18,11 @@ import re
 from time import monotonic
 
 from .._core.errors import EventTooLargeError
-from .decoder import DEFAULT_MAX_EVENT_SIZE, ServerSentEvent
+from .._core.values import public
+from .decoder import DEFAULT_MAX_EVENT_SIZE, ServerSentEvent, skip_bom
 
 __all__ = ["NDJSONDecoder"]
 
-_BOM = b"\xef\xbb\xbf"
 _NON_WS = re.compile(rb"[^ \t\r\n]")
 # Outside a string: a bracket, a complete string literal (skipped whole), or a string's opening
 # quote whose end is not in this chunk.
@@ -33,6 +33,7 @@ _STRING_REST = re.compile(rb'[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
 _BETWEEN, _LINE, _NESTED = 0, 1, 2
 
 
+@public
 class NDJSONDecoder:
     """Split the bytes of a JSON-lines (or bare concatenated JSON) body into items.
 
@@ -89,12 +90,7 @@ class NDJSONDecoder:
             EventTooLargeError: The current item grew past ``max_event_size``.
         """
         if self._head is not None:
-            head = self._head + chunk
-            if len(head) < 3 and _BOM.startswith(head):
-                self._head = head
-                return []
-            self._head = None
-            chunk = head[3:] if head.startswith(_BOM) else head
+            self._head, chunk = skip_bom(self._head, chunk)
         items: list[ServerSentEvent] = []
         now = monotonic()
         pos, n, start = 0, len(chunk), 0

@@ -26,21 +26,16 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from contextvars import ContextVar
 from typing import Any, Literal
 
 from .._core.markdown import CodeBlock
 from .paint import Op, Painter
 from .render import inline_text
+from .shell import BACKGROUND, execution_count, ipython_shell, shell_kind
 
-__all__ = ["BACKGROUND", "Mode", "Surface", "in_kernel"]
+__all__ = ["Mode", "Surface", "show_bundle"]
 
 Mode = Literal["display", "widget", "text"]
-
-#: ``True`` in a task that streams after its cell returned (``%%chat --bg``): set by the caller
-#: (:class:`~nbstream._chat.chat.ChatHandle`). Such a view offers no Insert buttons: a cell put
-#: "below" would land under whatever cell runs next.
-BACKGROUND: ContextVar[bool] = ContextVar("nbstream_background", default=False)
 
 _INSERT = "Insert below"
 _EMPTY = {"text/markdown": "", "text/plain": ""}
@@ -53,13 +48,9 @@ def _ipy(name: str) -> Any:
     return getattr(IPython.display, name)
 
 
-def in_kernel() -> bool:
-    """Tell whether this runs in a Jupyter kernel (as opposed to terminal IPython or Python)."""
-    ipython = sys.modules.get("IPython")
-    if ipython is None:
-        return False
-    shell = ipython.get_ipython()
-    return shell is not None and getattr(shell, "kernel", None) is not None
+def show_bundle(bundle: dict[str, str], metadata: dict[str, Any]) -> None:
+    """Show a static display output (a raw mime bundle with its metadata) in the running cell."""
+    _ipy("display")(bundle, raw=True, metadata=metadata)
 
 
 class Surface:
@@ -98,7 +89,7 @@ class Surface:
         self._buttons: dict[int, Any] = {}  # code block position → its Insert button
         self._button_displays: list[str] = []
         # The cell this view runs in: a click inserts below it only while it still runs.
-        self._cell = _execution_count() if controls and mode == "display" else None
+        self._cell = execution_count() if controls and mode == "display" else None
         if BACKGROUND.get():
             self._cell = None
         if mode == "text":
@@ -196,7 +187,7 @@ class Surface:
         Never raises (it runs as a widget callback).
         """
         try:
-            shell = _shell()
+            shell = ipython_shell()
             button = self._buttons.get(index)
             if shell is None or button is None or not self._controls:
                 return
@@ -253,7 +244,7 @@ class Surface:
 
     def _durable_copy(self, line: str, metadata: dict[str, Any], painter: Painter) -> int:
         """Leave a layout view's answer as a regular display output too, collapsed."""
-        if not in_kernel():
+        if shell_kind() != "kernel":
             return 0
         # The live widgets showed HTML; the copy is a markdown output (code fences highlighted).
         summary = f"<summary>{inline_text(line)}</summary>\n"
@@ -264,16 +255,3 @@ class Surface:
         _ipy("display")(bundle, raw=True, metadata=metadata)
         self.messages += 1
         return Op(self.display_id, bundle, metadata).size
-
-
-def _shell() -> Any:
-    """The running IPython shell, or ``None``."""
-    ipython = sys.modules.get("IPython")
-    return None if ipython is None else ipython.get_ipython()
-
-
-def _execution_count() -> int | None:
-    """IPython's count of the cell running now (it moves on when the cell ends)."""
-    shell = _shell()
-    count = getattr(shell, "execution_count", None)
-    return count if isinstance(count, int) else None

@@ -42,10 +42,8 @@ from typing import Any
 from .._core.markdown import CodeBlock, code_blocks, heal, piece_cut, settled_end
 from .._core.throttle import Throttle
 from .render import Renderer
-from .status import provenance, status_line
 
-# status_line and provenance live in _view_status; re-exported for the chat layer.
-__all__ = ["PIECE_CHARS", "Op", "Painter", "provenance", "status_line"]
+__all__ = ["PIECE_CHARS", "Op", "Painter"]
 
 _PREVIEW_CHARS = 160
 

@@ -45,6 +45,7 @@ when it holds a half-written formula back). GitHub task lists, bare URLs (GFM au
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 from collections.abc import Sequence
@@ -60,6 +61,8 @@ from markdown_it.token import Token
 from markdown_it.utils import EnvType, OptionsDict
 from mdit_py_plugins.dollarmath import dollarmath_plugin
 from mdit_py_plugins.gfm_autolink import gfm_autolink_plugin
+
+from .._core.reply import set_markdown_renderer
 
 __all__ = ["Renderer", "inline_text", "safe_url"]
 
@@ -450,3 +453,17 @@ def _fence(language: str, code: str) -> str:
     if code and not code.endswith("\n"):
         code += "\n"
     return f"{marks}{language}\n{code}{marks}"
+
+
+@functools.cache
+def _shared() -> Renderer:
+    return Renderer()
+
+
+def _render_reply(text: str) -> str:
+    return _shared().render(text)
+
+
+# A Reply shows its answer through this renderer (Reply._repr_mimebundle_). The core cannot import
+# the view, so the view hands it down when it loads.
+set_markdown_renderer(_render_reply)

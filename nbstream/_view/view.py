@@ -23,20 +23,21 @@ import uuid
 from collections.abc import AsyncIterable
 from typing import Any
 
-from .._core.deltas import Delta, ReasoningDelta, TextDelta
-from .._core.reply import Reply
+from .._core.context import ContextItem
+from .._core.deltas import Delta, ReasoningDelta, Retry, TextDelta
+from .._core.reply import Reply, provenance, status_line
 from .._core.stream import DeltaStream
 from .._core.throttle import Bucket, Throttle
-from .output import Mode, Surface, in_kernel
+from .._core.values import public
+from .._engine.ticker import ticker
+from .output import Mode, Surface, show_bundle
 from .paint import Painter
 from .render import Renderer
-from .status import Progress, provenance, status_line
+from .shell import shell_kind
+from .status import Progress
 
 __all__ = ["StreamView", "show_stream"]
 
-# The ticker wakes the loop this often: a kernel interrupt only lands at a loop wake-up (FACTS.md:
-# a 100 ms ticker → under 55 ms), and it refreshes the status line. Frames have their own timer.
-_TICK_S = 0.1
 _STATUS_INTERVAL_S = 1.0  # status-line refresh while streaming
 
 # Every view of the process shares these limits on top of its own: half of what jupyter_server
@@ -45,6 +46,7 @@ _STATUS_INTERVAL_S = 1.0  # status-line refresh while streaming
 _KERNEL_LIMITS = (Bucket(500_000), Bucket(500.0))
 
 
+@public
 class StreamView:
     """Show a stream of deltas as growing, sanitized markdown with a Cancel button.
 
@@ -87,6 +89,8 @@ class StreamView:
         self._progress = Progress.now()
         self._status_at = 0.0
         self._timer: asyncio.TimerHandle | None = None
+        #: What the prompt's values were; saved with the answer's provenance.
+        self.context: tuple[ContextItem, ...] = ()
 
     @property
     def messages(self) -> int:
@@ -114,7 +118,7 @@ class StreamView:
     @property
     def _out(self) -> Surface:
         """The surface, shown where this runs unless it was already shown elsewhere."""
-        return self._show("display" if in_kernel() else "text")
+        return self._show("display" if shell_kind() == "kernel" else "text")
 
     def _show(self, mode: Mode) -> Surface:
         if self._surface is None:
@@ -157,12 +161,14 @@ class StreamView:
         self._loop = asyncio.get_running_loop()
         outer = asyncio.current_task()
         self._task = asyncio.ensure_future(self._pump(stream))
-        ticker = asyncio.ensure_future(self._ticker())
         if self._cancel_reason is not None:  # clicked before the stream started
             self._cancel_now()
         interrupted = False
         try:
-            await self._task
+            # The engine's ticker wakes the loop (an interrupt lands only at a wake-up) and
+            # refreshes the status line; frames have their own timer.
+            async with ticker(on_tick=self._on_tick):
+                await self._task
         except asyncio.CancelledError:
             interrupted = outer is not None and outer.cancelling() > 0
             if interrupted:
@@ -172,7 +178,6 @@ class StreamView:
                     await asyncio.shield(self._task)
                 raise  # after the final render in `finally`
         finally:
-            ticker.cancel()
             if self._timer is not None:
                 self._timer.cancel()
             reply = stream.reply
@@ -190,6 +195,8 @@ class StreamView:
                     self._on_text(delta.text)
                 elif isinstance(delta, ReasoningDelta):
                     self._on_reasoning(delta.text)
+                elif isinstance(delta, Retry):
+                    self._on_retry(delta)
         except Exception:  # noqa: BLE001 - the stream recorded it: status "failed", described
             pass
         finally:
@@ -213,6 +220,13 @@ class StreamView:
         if surface.mode != "text":
             self.painter.add_reasoning(text)
             self._paint(surface)
+
+    def _on_retry(self, retry: Retry) -> None:
+        self._progress.retry = retry
+        surface = self._out
+        if surface.mode != "text" and surface.live:
+            self._status_at = 0.0  # the wait shows now, then counts down with the spinner
+            self._refresh_status(surface)
 
     def _paint(self, surface: Surface) -> None:
         """Draw a frame if one is due, else make sure a timer draws it when it is."""
@@ -240,19 +254,16 @@ class StreamView:
         with contextlib.suppress(Exception):
             self._paint(surface)
 
-    async def _ticker(self) -> None:
-        surface = self._out
-        while True:
-            await asyncio.sleep(_TICK_S)
-            # The wake-up itself is what lets an interrupt land, so it runs in text mode too.
-            if surface.mode != "text" and surface.live:
-                self._refresh_status(surface)
+    def _on_tick(self) -> None:
+        surface = self._surface
+        if surface is not None and surface.mode != "text" and surface.live and not self._ended:
+            self._refresh_status(surface)
 
     def _refresh_status(self, surface: Surface) -> None:
         """The live status line: a spinner at 4 frames/s before the first token, then 1/s.
 
-        Its own schedule, never the answer's: it is charged to the view's rate limits, but a
-        frame of the answer never waits for it.
+        Its own schedule, never the answer's: it counts against the kernel-wide limits only,
+        so a frame of the answer never waits for it.
         """
         now = time.monotonic()
         first = self._progress.first
@@ -263,7 +274,7 @@ class StreamView:
         self._progress.tick += 1
         value = self._live_status()
         surface.status(value)
-        self.painter.throttle.charge(len(value.encode()), 1, now)
+        self.painter.throttle.charge(len(value.encode()), 1, now, own=False)
 
     # -- cancelling ------------------------------------------------------------------------------
 
@@ -308,6 +319,7 @@ class StreamView:
             model=reply.model or self.model,
             endpoint=reply.endpoint or self.endpoint,
             format=reply.format or self.format,
+            context=reply.context or self.context,
         )
         self.reply = reply
         surface = self._out
@@ -334,10 +346,16 @@ async def show_stream(stream: DeltaStream, job: Any) -> Reply:
     """
     settings = getattr(job, "settings", None)
     notices = tuple(getattr(job, "notices", ()) or ())
+    fmt = str(getattr(settings, "format", "") or "")
     view = StreamView(
         model=getattr(settings, "model", None),
         endpoint=stream.builder.endpoint,  # the host the engine is talking to
-        format=str(getattr(settings, "format", "") or ""),
+        format="" if fmt == "auto" else fmt,
         notice=" · ".join(notices) or None,
     )
+    view.context = tuple(getattr(job, "context", ()) or ())
+    if view.context and shell_kind() == "kernel":
+        from .context import context_bundle
+
+        show_bundle(*context_bundle(view.context))
     return await view.consume(stream)

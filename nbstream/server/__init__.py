@@ -10,9 +10,9 @@ Start it with ``nbstream serve`` on the command line, or in Python::
         ...
         server.log[-1].tokens_sent                   # what the server did, for assertions
 
-Endpoints (POST): ``/v1/chat/completions``, ``/v1/responses`` (OpenAI), ``/v1/messages``
-(Anthropic), ``/api/chat`` (Ollama NDJSON), ``/seed/echo``, ``/seed/plain``, ``/seed/sider``,
-``/seed/cumulative`` (home-made servers); GET ``/v1/models``, ``/health``, ``/``.
+Endpoints (POST): one per wire format, listed in ``_formats.FORMATS`` — ``/v1/chat/completions``
+(OpenAI), ``/v1/messages`` (Anthropic), ``/api/chat`` (Ollama NDJSON), ``/seed/echo`` (a
+home-made server) and the others; ``GET /`` lists them all. GET ``/v1/models``, ``/health``.
 
 Models: ``demo`` (markdown answers chosen by keywords: code, math, table, long), ``echo`` (the
 last user message), ``lorem`` (``n`` words), ``hostile`` (script-injection payloads); any other
@@ -49,6 +49,10 @@ stream was asked for), ``buffer`` (everything at the end), ``crlf`` (sse-starlet
 ``: ping`` comments), ``bad-utf8`` (bytes 0xFF 0xFE in a token), ``huge`` (one event of ``size``
 characters), ``gzip`` (``Content-Encoding: gzip``), ``empty`` (a 200 with no body, as llama.cpp
 sends when the prompt exceeds its context). ``docs/backend.md`` has the full table.
+
+Replay (``nbstream serve --replay DIR``, ``start(replay=DIR)``): instead of the demo models,
+every POST to any path is answered from the cassette recorded for it, with its rhythm (see
+:mod:`nbstream._core.cassette`); ``/v1/models`` lists the models the cassettes were made with.
 """
 
 from __future__ import annotations
@@ -57,6 +61,7 @@ from ._app import create_app
 from ._background import BackgroundServer, shared, start
 from ._log import RequestLog, RequestRecord
 from ._options import FAULTS, MODELS, OptionError, Options, parse_options
+from ._thread import ServerThread
 
 __all__ = [
     "FAULTS",
@@ -66,6 +71,7 @@ __all__ = [
     "Options",
     "RequestLog",
     "RequestRecord",
+    "ServerThread",
     "create_app",
     "parse_options",
     "shared",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import atexit
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from types import TracebackType
 
 from ._app import create_app
@@ -23,11 +24,20 @@ class BackgroundServer:
     Args:
         host: Address to bind (loopback by default).
         port: Port to bind; ``0`` picks a free one.
+        replay: A folder of cassettes to answer from instead of the demo models.
+        speed: The replay pace.
     """
 
-    def __init__(self, *, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        replay: str | Path | None = None,
+        speed: float = 1.0,
+    ) -> None:
         self.log = RequestLog()
-        self.app = create_app(self.log)
+        self.app = create_app(self.log, replay=replay, speed=speed)
         self._thread = ServerThread(self.app, host=host, port=port)
         self._running = False
 
@@ -116,12 +126,20 @@ class BackgroundServer:
         return f"<BackgroundServer {self.url} {state}, {len(self.log)} requests>"
 
 
-def start(*, host: str = "127.0.0.1", port: int = 0) -> BackgroundServer:
+def start(
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    replay: str | Path | None = None,
+    speed: float = 1.0,
+) -> BackgroundServer:
     """Start the backend in a background thread on a free loopback port.
 
     Args:
         host: Address to bind; keep the loopback default unless you mean to serve a network.
         port: Port to bind; ``0`` picks a free one.
+        replay: A folder of cassettes: answer every POST from the one recorded for it.
+        speed: The replay pace (``1.0`` as recorded, ``math.inf`` at once).
 
     Returns:
         The running server (a context manager: ``with nbstream.server.start() as server:``).
@@ -130,7 +148,7 @@ def start(*, host: str = "127.0.0.1", port: int = 0) -> BackgroundServer:
         RuntimeError: It did not start within 10 s.
         OSError: The port could not be bound.
     """
-    return BackgroundServer(host=host, port=port).start()
+    return BackgroundServer(host=host, port=port, replay=replay, speed=speed).start()
 
 
 _shared: BackgroundServer | None = None

@@ -1,6 +1,6 @@
 """What the embedded backend says: deterministic answers, and how they are cut into tokens.
 
-- ``echo`` repeats the last user message;
+- ``echo`` repeats the last user message, and says what images the request carried;
 - ``demo`` answers in rich markdown, one of several answers chosen by keywords in the prompt
   (``code``, ``math``, ``table``, ``long``; anything else gets the tour);
 - ``lorem`` sends ``n`` words of lorem ipsum;
@@ -97,19 +97,23 @@ def count_tokens(text: str) -> int:
     return len(text.split())
 
 
-def answer(model: str, prompt: str, n: int = 200) -> str:
+def answer(model: str, prompt: str, n: int = 200, images: list[str] | None = None) -> str:
     """The deterministic answer of ``model`` to ``prompt``.
 
     Args:
         model: ``echo``, ``demo``, ``lorem``, ``hostile``; anything else answers like ``demo``.
         prompt: The last user message.
         n: Words of ``lorem``.
+        images: What each image of the request is (for ``echo``).
 
     Returns:
         The full answer text.
     """
     if model == "echo":
-        return prompt
+        if not images:
+            return prompt
+        said = "\n".join(f"- {i}" for i in images)
+        return f"{prompt}\n\n[received {len(images)} image(s):\n{said}\n]"
     if model == "lorem":
         words = [_LOREM[i % len(_LOREM)] for i in range(n)]
         return " ".join(words).capitalize() + ("." if words else "")

@@ -22,6 +22,7 @@ import datetime
 from typing import Any
 
 from ._frames import Frame, Turn, WireFormat, dumps
+from ._gemini import GeminiStream, GeminiWhole
 from ._openai import OpenAIChat, OpenAIResponses
 
 __all__ = ["FORMATS", "Anthropic", "Ollama"]
@@ -31,6 +32,7 @@ class Anthropic(WireFormat):
     """``/v1/messages``."""
 
     name = "anthropic"
+    key_header = "x-api-key"
 
     def head(self, turn: Turn) -> list[Frame]:
         message: dict[str, Any] = {
@@ -224,6 +226,10 @@ FORMATS: dict[str, WireFormat] = {
     "/v1/responses": OpenAIResponses(),
     "/v1/messages": Anthropic(),
     "/api/chat": Ollama(),
+    "/v1beta/models/{model}:streamGenerateContent": GeminiStream(),
+    "/v1beta/models/{model}:generateContent": GeminiWhole(),
+    "/v1/models/{model}:streamGenerateContent": GeminiStream(),
+    "/v1/models/{model}:generateContent": GeminiWhole(),
     "/seed/echo": SeedEcho(),
     "/seed/plain": SeedPlain(),
     "/seed/sider": SeedSider(),

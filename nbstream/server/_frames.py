@@ -17,6 +17,8 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from ._prompt import prompt_of
+
 __all__ = ["Frame", "Turn", "WireFormat", "dumps", "encode"]
 
 
@@ -77,6 +79,8 @@ class WireFormat:
         sse: ``True`` for SSE framing, ``False`` for one JSON value per line.
         data_prefix: What starts a data line (Sider-style servers send ``data:`` with no space).
         stream_default: Whether a request that does not say ``stream`` gets a stream.
+        key_header: The header the service's clients send their key in (echoed by the ``401``
+            fault, as some proxies do).
     """
 
     name: ClassVar[str] = ""
@@ -84,6 +88,16 @@ class WireFormat:
     sse: ClassVar[bool] = True
     data_prefix: ClassVar[str] = "data: "
     stream_default: ClassVar[bool] = False
+    key_header: ClassVar[str] = "authorization"
+
+    def prompt(self, body: dict[str, Any]) -> tuple[str, int]:
+        """The last user message of a request, and the prompt's size in words.
+
+        The request shapes that carry ``messages``, ``input``, ``query`` or ``prompt`` are read
+        by :func:`~nbstream.server._prompt.prompt_of`; a format whose requests look otherwise
+        reads its own.
+        """
+        return prompt_of(body)
 
     def head(self, turn: Turn) -> list[Frame]:
         """Frames before the first token."""
@@ -125,17 +139,28 @@ class WireFormat:
         return {"error": {"message": message, "type": kind, "param": None, "code": code}}
 
 
-def encode(frame: Frame, fmt: WireFormat, eol: str = "\n") -> bytes:
+def encode(frame: Frame, fmt: WireFormat, eol: str = "\n", sloppy: str | None = None) -> bytes:
     """The bytes of a frame in ``fmt``'s framing.
 
     Lone surrogates in the text (``"\\udcff"``) become those raw bytes (``surrogateescape``):
     that is how the ``bad-utf8`` fault puts invalid UTF-8 on the wire.
+
+    Args:
+        frame: The frame.
+        fmt: The wire format.
+        eol: The line ending.
+        sloppy: An SSE framing mistake of home-made generators: ``"nolf"`` writes
+            ``data:<value>`` and no line break at all (nor the ``event:`` line, which such
+            generators do not write); ``"single-lf"`` ends the event with one line ending
+            instead of a blank line.
     """
-    if fmt.sse:
+    if fmt.sse and sloppy == "nolf":
+        text = "".join("data:" + line for line in frame.data.split("\n"))
+    elif fmt.sse:
         lines = [f"event: {frame.event}"] if frame.event is not None else []
         # SSE: a data value with newlines is sent as several data lines (WHATWG HTML 9.2.6).
         lines += [fmt.data_prefix + line for line in frame.data.split("\n")]
-        text = eol.join(lines) + eol + eol
+        text = eol.join(lines) + eol + ("" if sloppy == "single-lf" else eol)
     else:
         text = frame.data + eol
     return text.encode("utf-8", "surrogateescape")

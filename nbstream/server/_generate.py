@@ -58,7 +58,8 @@ async def paced_frames(
         Frames, in order.
 
     Raises:
-        HangUp: Under the ``disconnect`` fault, after ``options.after`` tokens.
+        HangUp: Under the ``disconnect`` fault, after ``options.after`` tokens; under
+            ``reset``, before the first byte of the body.
     """
     rng = random.Random(options.seed)
     fault = options.fault
@@ -72,6 +73,12 @@ async def paced_frames(
             first = False
 
     try:
+        if fault == "reset":
+            # The status line and headers are out (Starlette sends them before the first
+            # chunk); the connection drops before any byte of the body, as a proxy that lost
+            # its upstream does.
+            log.end(record, "hung-up")
+            raise HangUp("the backend dropped the connection before the answer (fault=reset)")
         if options.ttft:
             await asyncio.sleep(options.ttft)
         for frame in fmt.head(turn):
@@ -149,11 +156,14 @@ def _huge(size: int) -> str:
 
 
 async def paced_bytes(
-    frames: AsyncIterator[Frame], fmt: WireFormat, eol: str = "\n"
+    frames: AsyncIterator[Frame], fmt: WireFormat, eol: str = "\n", sloppy: str | None = None
 ) -> AsyncIterator[bytes]:
-    """Encode frames in the format's framing, one write per frame (as the real servers flush)."""
+    """Encode frames in the format's framing, one write per frame (as the real servers flush).
+
+    ``sloppy`` is a framing mistake to make (see :func:`~nbstream.server._frames.encode`).
+    """
     async for frame in frames:
-        yield encode(frame, fmt, eol)
+        yield encode(frame, fmt, eol, sloppy)
 
 
 async def gzipped(chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:

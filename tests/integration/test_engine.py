@@ -67,7 +67,7 @@ async def test_every_api_streams_the_echo(server: BackgroundServer, api: str, su
 async def test_home_made_servers(server: BackgroundServer, path: str, fmt: str) -> None:
     reply = await ask(
         base_url=server.url + path, api="custom", model="echo:tps=0",
-        body_template='{"query": "{prompt}", "model": "{model}", "stream": true}',
+        body='{"query": "{prompt}", "model": "{model}", "stream": true}',
     )  # fmt: skip
     assert reply.status == "finished", reply.error
     assert reply.format == fmt

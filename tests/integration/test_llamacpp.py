@@ -90,7 +90,9 @@ async def test_usage_comes_only_when_asked(llama: LlamaCppServer) -> None:
     assert with_usage.usage is not None
     assert with_usage.usage.output_tokens == 4
     _, without = await collect(
-        base_url=llama.openai_base_url, max_tokens=4, stream_options={"include_usage": False}
+        base_url=llama.openai_base_url,
+        max_tokens=4,
+        extra_body={"stream_options": {"include_usage": False}},
     )
     assert without.usage is None
     assert without.status == "finished"

@@ -43,11 +43,56 @@ def test_401_anthropic_shape_echoes_x_api_key(backend: BackgroundServer) -> None
     assert "sk-ant-secret" in r.json()["error"]["message"]
 
 
-@pytest.mark.parametrize(("fault", "status"), [("403", 403), ("429", 429), ("500", 500)])
+@pytest.mark.parametrize(
+    ("fault", "status"), [("403", 403), ("429", 429), ("500", 500), ("503", 503), ("529", 529)]
+)
 def test_status_faults(backend: BackgroundServer, fault: str, status: int) -> None:
     r = post(backend, f"demo:{fault}")
     assert r.status_code == status
     assert r.json()["error"]["message"]
+    assert ("retry-after" in r.headers) == (status in (429, 503))
+
+
+def test_gateway_faults_answer_with_the_gateways_own_page(backend: BackgroundServer) -> None:
+    r = post(backend, "demo:502")
+    assert (r.status_code, r.headers["content-type"]) == (502, "text/html; charset=utf-8")
+    assert "<title>502 Bad Gateway</title>" in r.text
+    r = post(backend, "demo:504")
+    assert (r.status_code, r.text) == (504, "upstream request timeout")
+    assert backend.log[-1].outcome == "rejected"
+
+
+def test_reset_drops_the_connection_before_the_first_byte(backend: BackgroundServer) -> None:
+    body = {"model": "demo:reset", "messages": USER, "stream": True}
+    with httpx.stream("POST", backend.url + CHAT, json=body) as r:
+        assert r.status_code == 200  # the headers came; not one byte of the body does
+        with pytest.raises(httpx.RemoteProtocolError):
+            r.read()
+    record = backend.log[-1]
+    assert (record.outcome, record.first_byte, record.tokens_sent) == ("hung-up", None, 0)
+
+
+def test_fails_lets_the_nth_repeat_through(backend: BackgroundServer) -> None:
+    model = "echo:tps=0,ttft=0,fault=503,fails=2,seed=11"
+    assert [post(backend, model).status_code for _ in range(4)] == [503, 503, 200, 200]
+    assert [r.fault for r in backend.log[-4:]] == ["503", "503", None, None]
+    # Another request (here another seed) starts its own count.
+    assert post(backend, model.replace("seed=11", "seed=12")).status_code == 503
+
+
+def test_sloppy_framing_faults(backend: BackgroundServer) -> None:
+    raw = post(backend, "echo:tps=0,ttft=0,fault=nolf").content
+    assert raw.startswith(b'data:{"id":')
+    assert b"\n" not in raw
+    assert raw.endswith(b"}]}data:[DONE]")
+    raw = post(backend, "echo:tps=0,ttft=0,fault=single-lf").content
+    assert raw.startswith(b'data: {"id":')
+    assert b"\n\n" not in raw
+    assert raw.endswith(b"}]}\ndata: [DONE]\n")
+    body = {"model": "echo:tps=0,ttft=0,fault=single-lf", "messages": USER, "stream": True}
+    raw = httpx.post(backend.url + "/v1/messages", json=body).content
+    assert raw.startswith(b"event: message_start\ndata: {")
+    assert b"\n\n" not in raw
 
 
 def test_429_retry_after_from_options(backend: BackgroundServer) -> None:

@@ -17,7 +17,7 @@ import pytest
 
 from nbstream.server import BackgroundServer
 
-from .harness import Execution, Kernel, Message, run_notebook
+from .harness import Execution, Kernel, Message, kernel, run_notebook
 
 pytestmark = pytest.mark.kernel
 
@@ -104,6 +104,88 @@ def test_interpolation_and_dry_run_show_the_final_messages(k: Kernel) -> None:
     assert 'Explain streams: {\\"x\\": data}' in shown
     ex = k.execute("%%chat --chat dry\nuse {{undefined_name}}")
     assert "\\{{undefined_name}}" in _usage_error(ex)
+
+
+def test_home_made_servers_from_the_magic_and_a_profile(
+    k: Kernel, backend: BackgroundServer
+) -> None:
+    # The seed tutorials' echo server wants {"query": …} and streams {"chunk": "e"} events: the
+    # body template and the JSON path come from the cell (the path is found when not given).
+    seed = backend.openai_base_url.rsplit("/v1", 1)[0] + "/seed"
+    ex = k.ok(
+        f"%%chat --chat seed --no-history --api custom --base-url {seed}/echo "
+        """--body '{"query": "{prompt}"}'\nhello from a cell"""
+    )
+    assert "hello from a cell" in _text(ex.final_outputs())
+    assert _statuses(ex.final_outputs()) == ["finished"]
+    assert backend.log[-1].path == "/seed/echo"
+    ex = k.ok(
+        f"%%chat --chat seed --no-history --api custom --base-url {seed}/echo --dry-run "
+        """--body '{"query": "{prompt}", "n": 1}' --json-path chunk\nshow me"""
+    )
+    shown = _text(ex.final_outputs())
+    assert '"query": "show me"' in shown
+    assert '"n": 1' in shown
+    # A profile keeps the template and the path for every later cell.
+    k.ok(
+        f"%chat profile sider base_url={seed}/sider api=custom "
+        """body='{"prompt": "{prompt}"}' json_path=data.text"""
+    )
+    ex = k.ok("%%chat --chat sider --no-history\nanything")
+    assert "nbstream demo backend" in _text(ex.final_outputs())
+    assert _statuses(ex.final_outputs()) == ["finished"]
+    assert backend.log[-1].path == "/seed/sider"
+    k.ok(
+        f"%chat config base_url={backend.openai_base_url} model=echo api=openai-chat body= "
+        "json_path="
+    )
+
+
+# The TCP sockets this process holds, from Linux's /proc: its socket fds, looked up in the tables
+# of the network namespace (a socket there that is not one of our fds is another process's).
+_SOCKETS = """
+import os, threading
+
+def _tcp_sockets():
+    mine = set()
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            link = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:
+            continue
+        if link.startswith("socket:["):
+            mine.add(link[8:-1])
+    found = {}
+    for table in ("/proc/self/net/tcp", "/proc/self/net/tcp6"):
+        with open(table) as rows:
+            for row in list(rows)[1:]:
+                cols = row.split()
+                if cols[9] in mine:
+                    found[cols[9]] = "listening" if cols[3] == "0A" else "connected"
+    return found
+"""
+
+
+def test_dry_run_with_nothing_configured_starts_and_sends_nothing() -> None:
+    with kernel(env=CLEAN_ENV) as fresh:
+        fresh.ok("%load_ext nbstream")
+        fresh.ok(_SOCKETS)
+        fresh.ok(
+            "_sockets_before = _tcp_sockets()\n"
+            "_threads_before = {t.ident for t in threading.enumerate()}"
+        )
+        shown = _text(fresh.ok("%%chat --dry-run\nhello there").final_outputs())
+        after = fresh.ok(
+            "import nbstream.server._background as _bg\n"
+            "_new = set(_tcp_sockets()) - set(_sockets_before)\n"
+            "print(_bg._shared is None, sorted(_new),\n"
+            "      [t.name for t in threading.enumerate() if t.ident not in _threads_before])"
+        )
+    assert "nothing was sent" in shown
+    assert "embedded-demo-backend.invalid" in shown
+    assert '"content": "hello there"' in shown
+    # No embedded server object, no new socket (listening or connected), no new thread.
+    assert after.stdout.strip() == "True [] []"
 
 
 def test_bad_options_and_typed_keys_are_one_line_usage_errors(k: Kernel) -> None:

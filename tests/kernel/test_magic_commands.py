@@ -60,7 +60,7 @@ def test_profile_stores_the_variable_name_and_binds_the_key(
 ) -> None:
     k.ok(f"%chat profile local base_url={backend.openai_base_url} model=echo key_env=LOCAL_KEY")
     stored = json.loads((cfg / "profiles.json").read_text())
-    assert stored["local"]["key_env"] == "LOCAL_KEY"
+    assert stored["local"]["api_key_env"] == "LOCAL_KEY"
     assert "lk-0123456789" not in (cfg / "profiles.json").read_text()
     shown = _text(k.ok("%chat show").final_outputs())
     assert "from $LOCAL_KEY" in shown

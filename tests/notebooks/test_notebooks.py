@@ -1,7 +1,8 @@
 """The teaching notebooks run top to bottom, offline, and reproduce what is committed.
 
 Each notebook is executed once per session with nbclient in a real kernel (``notebooks/run.py``
-does the executing, so CI and a teacher re-saving the notebooks run the same code). The checks:
+does the executing, so CI and a teacher re-saving the notebooks run the same code), in replay
+mode: every chat is answered from its cassette in ``notebooks/cassettes/``. The checks:
 
 - no cell raises, and every ``%%chat`` answer is in the saved outputs as display data, not only
   as widget state (a reader on GitHub or without a kernel sees nothing else);
@@ -29,6 +30,7 @@ NAMES = [
     "03-wire-formats",
     "04-failure-gallery",
     "05-widget-api",
+    "06-notebook-as-context",
 ]
 
 pytestmark = pytest.mark.kernel
@@ -77,7 +79,7 @@ def text_of(outs: list[Any]) -> str:
     return "\n".join(parts)
 
 
-def test_the_five_notebooks_are_there() -> None:
+def test_the_notebooks_are_there() -> None:
     assert sorted(p.stem for p in run.notebooks()) == NAMES
 
 
@@ -140,9 +142,36 @@ def test_how_streaming_works_shows_every_layer() -> None:
     wire = outputs(nb, "%%chat --wire")
     assert "raw bytes" in text_of(wire)
     assert "Frames on the left, the answer on the right." in text_of(wire)
-    assert "same answer: True | streamed: True / False" in text_of(outputs(nb, "same answer:"))
-    plot = outputs(nb, "plt.show()")
+    assert "same answer: True | streamed: True / False" in text_of(outputs(nb, "streamed.streamed"))
+    plot = outputs(nb, 'ax.set_title("Arrival timeline of the same answer")')
     assert any("image/png" in out.get("data", {}) for out in plot)
+
+
+def test_how_streaming_works_replays_a_real_model_and_its_failures() -> None:
+    nb, _ = executed("02-how-streaming-works")
+    paced = outputs(nb, "--no-history -o paced")
+    assert status_of(paced) == "finished"
+    assert "gemma3-270m · 127.0.0.1:8080" in text_of(paced)  # the recorded server, not running
+    same = text_of(outputs(nb, "| same deltas:"))
+    assert same.strip() == "same answer: True | same deltas: True"
+    cassette = text_of(outputs(nb, "lines = path.read_text().splitlines()"))
+    assert '"end": {"how": "eof"' in cassette
+    assert "authorization" not in cassette.lower()
+    stalled = outputs(nb, "Tell me about stalls.")
+    assert status_of(stalled) == "failed"
+    assert "no data for 2 s" in text_of(stalled)
+    dropped = outputs(nb, "Tell me about disconnects.")
+    assert status_of(dropped) == "failed"
+    assert "closed the connection mid-stream" in text_of(dropped)
+
+
+def test_the_notebooks_run_from_their_cassettes() -> None:
+    # Every chat of every notebook has its cassette: a fresh run in replay mode found them all.
+    for name in NAMES:
+        nb, _ = executed(name)
+        for cell in nb.cells:
+            if cell.cell_type == "code":
+                assert "no cassette for this request" not in text_of(cell.outputs), name
 
 
 def test_wire_formats_give_the_same_answer() -> None:
@@ -184,3 +213,18 @@ def test_widget_api_views_and_replies() -> None:
     assert "| `lorem:n=80,tps=30` | finished | 80 |" in text_of(side_by_side)
     assert "status:        finished | finish reason: stop" in text_of(outputs(nb, 'print("status:'))
     assert "HTTPStatusError 500 | reply.status: failed" in text_of(outputs(nb, "raise_for_status"))
+
+
+def test_notebook_as_context_sends_frames_figures_and_errors() -> None:
+    nb, _ = executed("06-notebook-as-context")
+    frame = outputs(nb, "Why is the income column skewed?")
+    assert "of 100,000 rows not shown" in text_of(frame)
+    sections = [o for o in frame if "nbstream-context" in o.get("data", {}).get("text/html", "")]
+    assert len(sections) == 1
+    figure = text_of(outputs(nb, "%%chat\nWhat is wrong with this plot?"))
+    assert "received 1 image(s)" in figure
+    assert "bytes of image data]" in text_of(outputs(nb, "--dry-run --api anthropic"))
+    error = text_of(outputs(nb, "Fix this:"))
+    assert "ZeroDivisionError: division by zero" in error
+    assert "return sum(rows) / len(rows)" in error
+    assert "looks like a secret" in text_of(outputs(nb, "SERVICE_TOKEN = "))

@@ -35,7 +35,7 @@ def test_endpoint_url_and_host() -> None:
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"api": "gemini"}, "unknown api 'gemini'"),
+        ({"api": "soap"}, "unknown api 'soap'"),
         ({"format": "xml"}, "unknown format 'xml'"),
         ({"json_mode": "sometimes"}, "json_mode must be"),
     ],
@@ -60,7 +60,9 @@ def test_moving_an_endpoint_to_another_host_drops_its_credentials() -> None:
 
 
 def test_prepare_request_masks_the_key_and_builds_the_body() -> None:
-    req = prepare_request("Hi", base_url="http://127.0.0.1:8080/v1", model="m", api_key=KEY, seed=3)
+    req = prepare_request(
+        "Hi", base_url="http://127.0.0.1:8080/v1", model="m", api_key=KEY, extra_body={"seed": 3}
+    )
     assert req.method == "POST"
     assert req.url == "http://127.0.0.1:8080/v1/chat/completions"
     assert dict(req.headers) == {"Authorization": "Bearer ***"}
@@ -87,8 +89,8 @@ def test_arguments_override_the_endpoint() -> None:
     assert req.json["max_tokens"] == 5
 
 
-def test_custom_server_with_a_body_template() -> None:
-    ep = Endpoint("http://127.0.0.1:8000/chat", api="custom", body_template={"query": "{prompt}"})
+def test_custom_server_with_a_body() -> None:
+    ep = Endpoint("http://127.0.0.1:8000/chat", api="custom", body={"query": "{prompt}"})
     req = prepare_request("hello", endpoint=ep)
     assert req.url == "http://127.0.0.1:8000/chat"
     assert req.json == {"query": "hello"}
@@ -108,3 +110,24 @@ def test_a_key_is_never_sent_to_another_host() -> None:
 def test_no_server_is_a_config_error_before_anything_is_sent() -> None:
     with pytest.raises(ConfigError, match="no server given"):
         astream("x")
+
+
+def test_an_unknown_keyword_is_a_type_error_not_a_body_field() -> None:
+    with pytest.raises(TypeError, match=r"astream\(\) got an unexpected keyword argument 'modle'"):
+        astream("x", base_url="http://h/v1", modle="m")  # type: ignore[call-arg]
+    with pytest.raises(TypeError, match=r"prepare_request\(\) .* 'top_p'.*extra_body"):
+        prepare_request("x", base_url="http://h/v1", top_p=0.9)  # type: ignore[call-arg]
+
+
+def test_extra_body_is_merged_last() -> None:
+    req = prepare_request(
+        "x",
+        base_url="http://h/v1",
+        model="m",
+        max_tokens=5,
+        extra_body={"model": "override", "max_tokens": 9, "stream_options": None, "seed": 1},
+    )
+    assert req.json["model"] == "override"
+    assert req.json["max_tokens"] == 9
+    assert req.json["stream_options"] is None
+    assert list(req.json)[-1] == "seed"

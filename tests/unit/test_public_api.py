@@ -5,6 +5,8 @@ from __future__ import annotations
 import inspect
 import subprocess
 import sys
+import types
+import typing
 
 import pytest
 
@@ -26,6 +28,28 @@ def test_every_public_name_resolves_and_is_documented() -> None:
         if inspect.isclass(obj) or inspect.isfunction(obj):
             assert inspect.getdoc(obj), f"nbstream.{name} has no docstring"
             assert obj.__module__.split(".")[0] == "nbstream", name
+
+
+def test_every_export_names_itself_nbstream() -> None:
+    # As httpx's tests/test_exported_members.py: reprs, tracebacks and help() say nbstream.Reply.
+    # Set where each is defined (nbstream._core.values.public), so that an object that reaches
+    # the user before its name is looked up (a Reply, an error) says so too.
+    for name in nbstream.__all__:
+        obj = getattr(nbstream, name)
+        if isinstance(obj, types.UnionType):  # Delta, a type alias: its members are the exports
+            assert all(m.__module__ == "nbstream" for m in typing.get_args(obj)), name
+            continue
+        assert obj.__module__ == "nbstream", name
+        assert obj.__qualname__ == name
+
+
+def test_an_error_says_nbstream_in_a_traceback_before_its_name_is_looked_up() -> None:
+    code = (
+        "from nbstream._core.reply import Reply; "
+        "Reply(status='failed', error='no', exception=None).raise_for_status()"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.stderr.splitlines()[-1] == "nbstream.ServerReportedError: no"
 
 
 def test_private_modules_are_not_public() -> None:

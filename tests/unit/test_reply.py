@@ -10,9 +10,11 @@ from nbstream import (
     ErrorDelta,
     Finish,
     Metadata,
+    Notice,
     ReasoningDelta,
     Reply,
     ReplyBuilder,
+    Retry,
     ServerReportedError,
     ServerToolCall,
     ServerToolCallDelta,
@@ -177,3 +179,65 @@ def test_code_blocks_are_the_answers_fenced_blocks_exactly() -> None:
     reply = b.build()
     assert reply.code_blocks == (CodeBlock("python", "print('$5')"), CodeBlock("", "ls -l"))
     assert repr(reply.code_blocks[1]) == "CodeBlock(code='ls -l')"
+
+
+def test_notes_say_each_notice_once_and_sum_up_the_retries() -> None:
+    plain = build(TextDelta("a"), End(True))
+    assert plain.notes == ()
+    assert "notes" not in repr(plain)
+    r = build(
+        Retry(1, 2.0, "429 Too Many Requests"),
+        Retry(2, 0.4, "the connection closed before the answer began"),
+        Notice("repaired SSE framing: no blank line between events"),
+        TextDelta("a"),
+        Notice("repaired SSE framing: no blank line between events"),
+        End(True),
+    )
+    assert r.status == "finished"
+    assert r.notes == (
+        "repaired SSE framing: no blank line between events",
+        "retried twice: 429 Too Many Requests; the connection closed before the answer began",
+    )
+    once = build(Retry(1, 0.0, "503 Service Unavailable"), TextDelta("a"), End(True))
+    assert once.notes == ("retried once: 503 Service Unavailable",)
+    same = [Retry(i, 0.0, "502 Bad Gateway") for i in (1, 2, 3)]
+    assert build(*same).notes == ("retried 3 times: 502 Bad Gateway",)
+
+
+def test_retry_and_notice_deltas() -> None:
+    retry = Retry(1, 2.6, "429 Too Many Requests", time=5.0)
+    assert (retry.kind, retry.text) == ("retry", "retrying in 3 s: 429 Too Many Requests")
+    assert Retry(1, 0.0, "x").text == "retrying now: x"
+    assert retry == Retry(1, 2.6, "429 Too Many Requests", time=9.0)  # time is not compared
+    assert repr(Notice("n")) == "Notice(text='n')"
+    assert Notice("n").kind == "notice"
+
+
+def test_a_reply_shows_itself_as_sanitized_markdown_over_its_status_line() -> None:
+    import nbstream._view.render  # noqa: F401 - the view hands the reply its renderer
+
+    r = build(
+        Metadata(model="m1", time=100.0),
+        TextDelta("**hi** <img src=x onerror=alert(1)>", time=101.0),
+        End(True),
+    )
+    data, metadata = r._repr_mimebundle_()
+    assert data["text/plain"] == repr(r)
+    markdown = data["text/markdown"]
+    assert "<strong>hi</strong>" in markdown
+    assert "<img" not in markdown  # the model's HTML is shown as text, never run
+    assert "&lt;img" in markdown
+    assert markdown.endswith(
+        "<p><small>✓ done · m1 · 1 tokens · first token 1.00 s · 10.0 s</small></p>\n"
+    )
+    assert metadata["nbstream"]["status"] == "finished"
+    assert metadata["nbstream"]["model"] == "m1"
+
+
+def test_the_status_line_is_escaped_in_the_bundle() -> None:
+    import nbstream._view.render  # noqa: F401
+
+    r = build(ErrorDelta("<script>x</script>", "e", time=101.0), End(True))
+    markdown = r._repr_mimebundle_()[0]["text/markdown"]
+    assert "<script>" not in markdown
+    assert "&lt;script&gt;" in markdown

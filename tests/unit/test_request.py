@@ -14,7 +14,6 @@ from nbstream._providers.request import (
     build_headers,
     endpoint_url,
     mask_headers,
-    origin,
 )
 from nbstream._providers.template import render_template
 
@@ -62,13 +61,8 @@ def test_endpoint_url(api: str, base: str, url: str) -> None:
 def test_endpoint_url_errors() -> None:
     with pytest.raises(ConfigError, match="http\\(s\\) URL"):
         endpoint_url("openai-chat", "127.0.0.1:8080")
-    with pytest.raises(ConfigError, match="unknown api 'gemini'"):
-        endpoint_url("gemini", "http://h")
-
-
-def test_origin_fills_default_ports() -> None:
-    assert origin("https://API.openai.com/v1") == ("https", "api.openai.com", 443)
-    assert origin("http://h:8080/x") == ("http", "h", 8080)
+    with pytest.raises(ConfigError, match="unknown api 'soap'"):
+        endpoint_url("soap", "http://h")
 
 
 def test_headers_per_api() -> None:

@@ -77,3 +77,13 @@ def test_the_status_and_the_final_render_are_counted_too() -> None:
     t.charge(0, 0, now=0.0)  # nothing sent: nothing counted
     t.charge(3000, 2, now=0.5)
     assert (t.sent, t.sent_messages) == (3120, 3)
+
+
+def test_the_status_line_never_delays_the_answer() -> None:
+    shared = (Bucket(1_000_000), Bucket(1000.0))
+    t = Throttle(message_rate=2, shared=shared)  # a tiny per-view allowance
+    for _ in range(50):  # fifty status refreshes at once
+        t.charge(200, 1, now=0.0, own=False)
+    assert t.due(0.0)
+    assert t.sent_messages == 50  # counted, and charged to the kernel's limits
+    assert shared[1].level == 950

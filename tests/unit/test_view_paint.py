@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 
+from nbstream._core.throttle import Throttle
 from nbstream._view.paint import PIECE_CHARS, Op, Painter
 from nbstream._view.render import Renderer
 
@@ -126,7 +127,11 @@ def test_typical_answers_cost_linear_bytes_near_four_times_their_size() -> None:
 def test_every_word_is_shown_within_a_quarter_second_at_any_pace() -> None:
     for rate in (5, 20, 100, 1000):
         lags: list[float] = []
-        stream(Painter(), answer(400 if rate < 100 else 3000), rate=rate, lags=lags)
+        # The simulated clock does not advance while a frame renders, so the CPU rule (which
+        # stretches the interval when drawing is slow) is set aside: on a loaded machine a GC
+        # pause inside one frame made it fire here. benchmarks/frames.py measures with it.
+        painter = Painter(throttle=Throttle(cpu_share=1.0))
+        stream(painter, answer(400 if rate < 100 else 3000), rate=rate, lags=lags)
         assert max(lags) <= 0.25, (rate, max(lags))
 
 
