@@ -254,9 +254,10 @@ async def consume(name: str, fmt: str, base: str) -> tuple[float, int]:
         api = {"openai-chat": "openai-chat", "openai-responses": "openai-responses"}.get(
             fmt, "anthropic"
         )
+        astream = nbstream.astream  # the first look-up imports the engine (PEP 562): set-up
         async with httpx.AsyncClient(timeout=None) as client:
             cpu = time.process_time()
-            stream = nbstream.astream("hi", model="m", base_url=base, api=api, client=client)
+            stream = astream("hi", model="m", base_url=base, api=api, client=client)
             async with stream:
                 async for _ in stream:
                     pass
