@@ -48,6 +48,8 @@ from .._core.deltas import (
     TextDelta,
     ToolCallDelta,
     Usage,
+    new_reasoning,
+    new_text,
 )
 from .._core.text import excerpt
 from ._common import DONE, EventLike, as_dict, error_delta, load_object
@@ -130,12 +132,17 @@ class OpenAIChatFormat:
 
     def feed(self, item: EventLike) -> list[Delta]:
         """Translate one chunk; ``[DONE]`` marks the end."""
-        if item.data.strip() == DONE:
+        data = item.data
+        if data[:1] != "{" and data.strip() == DONE:
             self.complete = True
             return []
         obj, early = load_object(item, self.name)
         if obj is None:
             return early
+        if self._meta_sent and item.event == "message":
+            fast = _plain_piece(obj, item.time)
+            if fast is not None:
+                return [fast]
         out = self._chunk(obj, item.time, streamed=True)
         if item.event == "error" and not any(isinstance(d, ErrorDelta) for d in out):
             # A named error event is an error whatever its data's shape (Groq sends one).
@@ -271,6 +278,57 @@ class _ToolSlots:
             self._ids[slot] = call_id
         self._last = slot
         return slot
+
+
+# Keys of a streamed delta that never add a delta of their own, whatever their value.
+_QUIET_DELTA_KEYS = frozenset({"content", "role", "reasoning_content", "reasoning", "token_id"})
+
+
+def _plain_piece(obj: dict[str, Any], time: float) -> TextDelta | ReasoningDelta | None:
+    """The one delta of the usual chunk, or ``None`` to read the chunk in full (``_chunk``).
+
+    The usual chunk (nearly every chunk of every server in the recorded corpus) has one choice
+    whose delta carries one piece of text or of reasoning, and nothing else that reads into a
+    delta: no finish reason, usage, error, tool call or refusal. For those, this gives exactly
+    what ``_chunk`` gives (checked chunk by chunk against it by the tests) at a third of its
+    cost; anything else returns ``None``.
+    """
+    if (
+        obj.get("usage") is not None
+        or obj.get("error") is not None
+        or obj.get("code") is not None
+        or "x_groq" in obj
+    ):
+        return None
+    choices = obj.get("choices")
+    if type(choices) is not list or len(choices) != 1:
+        return None
+    choice = choices[0]
+    if (
+        type(choice) is not dict
+        or choice.get("index", 0) != 0
+        or choice.get("finish_reason") is not None
+        or choice.get("usage") is not None
+    ):
+        return None
+    delta = choice.get("delta")
+    if type(delta) is not dict:
+        return None
+    for key in delta:
+        if key not in _QUIET_DELTA_KEYS and delta[key] is not None:
+            return None  # refusal, tool_calls, reasoning_details …
+    content = delta.get("content")
+    if content is not None:
+        if type(content) is not str or not content:
+            return None
+        if delta.get("reasoning_content") is not None or delta.get("reasoning") is not None:
+            return None
+        return new_text(content, time)  # the delta answered, so choices[].text is not read
+    reasoning = _reasoning(delta)
+    text = choice.get("text")
+    if not reasoning or (isinstance(text, str) and text):
+        return None
+    return new_reasoning(reasoning, time)
 
 
 # OpenRouter's reasoning_details item types and the field holding their readable text

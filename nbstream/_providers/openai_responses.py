@@ -39,11 +39,11 @@ from .._core.deltas import (
     ErrorDelta,
     Finish,
     Metadata,
-    ReasoningDelta,
     ServerToolCallDelta,
-    TextDelta,
     ToolCallDelta,
     Usage,
+    new_reasoning,
+    new_text,
 )
 from .._core.text import excerpt
 from ._common import EventLike, as_dict, error_delta, load_object
@@ -110,16 +110,37 @@ class OpenAIResponsesFormat:
         self._argument_deltas: set[int] = set()  # calls whose arguments came in deltas
         self._last_call: int | None = None
         self._server: dict[str, int] = {}  # item -> server tool-call number
+        # (item_id, output_index) of the text delta just read, while no other event came since.
+        self._text_run: tuple[str, int | None] | None = None
 
     def feed(self, item: EventLike) -> list[Delta]:
         """Translate one event."""
         obj, early = load_object(item, self.name)
         if obj is None:
             return early
+        if (
+            self._text_run is not None
+            and obj.get("type") == "response.output_text.delta"
+            and (obj.get("item_id"), obj.get("output_index")) == self._text_run
+        ):
+            # The next text delta of the same item, nothing in between: reading it in full
+            # would find every key, alias and item already recorded, and only add the text.
+            piece = obj.get("delta")
+            if type(piece) is str:
+                return self._text("text", piece, item.time)
+        self._text_run = None
         kind = obj.get("type") or item.event
         t = item.time
-        key = self._key(obj.get("item_id"), obj.get("output_index"))
+        item_id, position = obj.get("item_id"), obj.get("output_index")
+        key = self._key(item_id, position)
         if kind in ("response.output_text.delta", "response.refusal.delta"):
+            if (
+                kind == "response.output_text.delta"
+                and type(item_id) is str
+                and item_id
+                and (position is None or type(position) is int)
+            ):
+                self._text_run = (item_id, position)
             return self._add("text", key, obj.get("delta"), t)
         if kind in _REASONING_DELTAS:
             return self._add(_part_kind(_REASONING_DELTAS[kind]), key, obj.get("delta"), t)
@@ -221,8 +242,11 @@ class OpenAIResponsesFormat:
         if not isinstance(value, str) or not value:
             return []
         self._streamed = True
-        self._shown[_family(kind)].append(value)
-        return [(TextDelta if kind == "text" else ReasoningDelta)(value, time=t)]
+        if kind == "text":
+            self._shown["text"].append(value)
+            return [new_text(value, t)]
+        self._shown["reasoning"].append(value)
+        return [new_reasoning(value, t)]
 
     def _resolve(self, kind: str, key: str) -> str:
         """The item an event belongs to; an event that names none belongs to the last one."""
