@@ -450,24 +450,89 @@ async def _timed(
     loop = asyncio.get_running_loop()
     where = host_of(str(response.request.url))
     body = cast(AsyncGenerator[bytes, None], response.aiter_bytes())  # httpx: an async generator
+    watch = _Watchdog(loop, deadline)
     first = True
     try:
         while True:
+            # Each read is timed on its own, never across a yield: the consumer's own time
+            # between chunks must not count as the server's silence.
+            watch.reading()
             try:
-                # Each read is timed on its own, never across a yield: the consumer's own time
-                # between chunks must not count as the server's silence.
-                async with asyncio.timeout_at(deadline):
-                    chunk = await anext(body)
+                chunk = await anext(body)
             except StopAsyncIteration:
                 return
-            except TimeoutError as exc:
-                raise timeout_error(where, timeouts, first, secrets) from exc
+            except asyncio.CancelledError:
+                if watch.expired():
+                    raise timeout_error(where, timeouts, first, secrets) from None
+                raise
+            finally:
+                watch.idle = True
             if chunk:
                 first = False
                 yield chunk
-                deadline = None if timeouts.idle is None else loop.time() + timeouts.idle
+                watch.deadline = None if timeouts.idle is None else loop.time() + timeouts.idle
     finally:
+        watch.close()
         await body.aclose()
+
+
+class _Watchdog:
+    """One timer for all the reads of a body: cancels the read that outlives ``deadline``.
+
+    ``asyncio.timeout`` around every read made and cancelled a timer per chunk (with its
+    context manager's two coroutines); here a chunk only moves :attr:`deadline`, and the timer,
+    when it fires early, re-arms itself at the deadline as it then stands. It fires about once
+    per idle limit of a flowing stream, and cancels the reading task only while a read is
+    pending and the deadline has passed; :meth:`expired` then tells that cancellation from any
+    other, as ``asyncio.timeout`` does (``Task.uncancel``).
+    """
+
+    __slots__ = ("_cancelling", "_handle", "_loop", "_task", "_when", "deadline", "idle")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, deadline: float | None) -> None:
+        self._loop = loop
+        self.deadline = deadline  # loop time by which the pending read must end
+        self.idle = True  # no read pending: the consumer's time, never counted
+        self._handle: asyncio.TimerHandle | None = None
+        self._when = 0.0  # when the timer is set for
+        self._task: asyncio.Task[Any] | None = None
+        self._cancelling: int | None = None  # the task's cancel count when we cancelled it
+
+    def reading(self) -> None:
+        """A read starts now, in the current task."""
+        self.idle = False
+        self._task = asyncio.current_task()
+        deadline = self.deadline
+        if deadline is not None and (self._handle is None or deadline < self._when):
+            self._arm(deadline)  # the first read, or the idle limit is shorter than the first
+
+    def _arm(self, when: float) -> None:
+        if self._handle is not None:
+            self._handle.cancel()
+        self._when = when
+        self._handle = self._loop.call_at(when, self._fire)
+
+    def _fire(self) -> None:
+        self._handle = None
+        if self.idle or self.deadline is None or self._task is None:
+            return  # re-armed by the next read
+        if self._loop.time() < self.deadline:
+            self._arm(self.deadline)
+            return
+        self._cancelling = self._task.cancelling()
+        self._task.cancel()
+
+    def expired(self) -> bool:
+        """Whether the read was cancelled by this timer and by nothing else."""
+        if self._cancelling is None or self._task is None:
+            return False
+        return self._task.uncancel() <= self._cancelling
+
+    def close(self) -> None:
+        """Cancel the timer."""
+        if self._handle is not None:
+            self._handle.cancel()
+            self._handle = None
 
 
 def timeout_error(

@@ -121,6 +121,64 @@ async def test_idle_timeout() -> None:
     assert info.value.phase == "idle"
 
 
+class Paced(httpx.AsyncByteStream):
+    """One event every ``gap`` seconds."""
+
+    def __init__(self, count: int, gap: float) -> None:
+        self.count = count
+        self.gap = gap
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        for i in range(self.count):
+            await asyncio.sleep(self.gap)
+            yield b"data: %d\n\n" % i
+
+
+def paced(count: int, gap: float) -> httpx.AsyncClient:
+    def handler(request: httpx.Request) -> httpx.Response:
+        headers = {"content-type": "text/event-stream"}
+        return httpx.Response(200, headers=headers, stream=Paced(count, gap))
+
+    return httpx.AsyncClient(transport=httpx.MockTransport(handler))
+
+
+async def test_idle_limit_restarts_with_every_chunk() -> None:
+    # 12 events 0.05 s apart under a 0.2 s idle limit: 0.6 s in all, never 0.2 s of silence.
+    data, _, _ = await collect(paced(12, 0.05), timeouts=Timeouts(idle=0.2, first_byte=0.2))
+    assert data == [str(i) for i in range(12)]
+
+
+async def test_the_consumers_own_time_is_not_silence() -> None:
+    c = client(200, "text/event-stream", b"data: 1\n\n", b"data: 2\n\n", b"data: 3\n\n")
+    seen = []
+    async with c, aconnect_sse(c, "GET", "http://test.local/", timeouts=Timeouts(idle=0.1)) as source:  # fmt: skip
+        async for event in source.aiter_events():
+            seen.append(event.data)
+            await asyncio.sleep(0.25)  # longer than the idle limit, between reads
+    assert seen == ["1", "2", "3"]
+
+
+async def test_a_timeout_leaves_the_task_uncancelled_and_other_cancels_pass() -> None:
+    with pytest.raises(StreamTimeoutError):
+        await collect(client(200, "text/event-stream", stall=30), timeouts=Timeouts(first_byte=0.1))
+    task = asyncio.current_task()
+    assert task is not None
+    assert task.cancelling() == 0
+    await asyncio.sleep(0)  # no cancellation left pending for the caller
+
+    async def read() -> object:
+        return await collect(
+            client(200, "text/event-stream", b"data: 1\n\n", stall=30),
+            timeouts=Timeouts(idle=0.3),
+        )
+
+    reader = asyncio.create_task(read())
+    await asyncio.sleep(0.1)
+    reader.cancel()  # a user's cancel during a read is a cancel, not a timeout
+    with pytest.raises(asyncio.CancelledError):
+        await reader
+
+
 async def test_first_byte_timeout() -> None:
     c = client(200, "text/event-stream", stall=30)
     with pytest.raises(
