@@ -143,18 +143,18 @@ def paced(count: int, gap: float) -> httpx.AsyncClient:
 
 
 async def test_idle_limit_restarts_with_every_chunk() -> None:
-    # 12 events 0.05 s apart under a 0.2 s idle limit: 0.6 s in all, never 0.2 s of silence.
-    data, _, _ = await collect(paced(12, 0.05), timeouts=Timeouts(idle=0.2, first_byte=0.2))
+    # 12 events 0.03 s apart under a 0.3 s idle limit: 0.36 s in all, never 0.3 s of silence.
+    data, _, _ = await collect(paced(12, 0.03), timeouts=Timeouts(idle=0.3, first_byte=0.3))
     assert data == [str(i) for i in range(12)]
 
 
 async def test_the_consumers_own_time_is_not_silence() -> None:
     c = client(200, "text/event-stream", b"data: 1\n\n", b"data: 2\n\n", b"data: 3\n\n")
     seen = []
-    async with c, aconnect_sse(c, "GET", "http://test.local/", timeouts=Timeouts(idle=0.1)) as source:  # fmt: skip
+    async with c, aconnect_sse(c, "GET", "http://test.local/", timeouts=Timeouts(idle=0.2)) as source:  # fmt: skip
         async for event in source.aiter_events():
             seen.append(event.data)
-            await asyncio.sleep(0.25)  # longer than the idle limit, between reads
+            await asyncio.sleep(0.4)  # longer than the idle limit, between reads
     assert seen == ["1", "2", "3"]
 
 
