@@ -40,8 +40,9 @@ their timing.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Literal, TypeAlias
+from typing import Any, Literal, TypeAlias
 
 from .values import ValueRepr, public
 
@@ -60,6 +61,8 @@ __all__ = [
     "ToolCallDelta",
     "Usage",
     "retry_in",
+    "new_reasoning",
+    "new_text",
 ]
 
 DeltaKind: TypeAlias = Literal[
@@ -351,3 +354,58 @@ Delta: TypeAlias = (
     | End
 )
 """Any item of a delta stream; narrow with ``isinstance`` or on ``.kind``."""
+
+
+# The readers' hot path: nearly every event of a stream is one piece of text. A frozen slotted
+# dataclass's generated __init__ goes through type.__call__ and object.__setattr__ per field
+# (about 0.6 µs); setting the slots directly gives the same value in about half of that, which
+# is a tenth of what reading a whole event costs (benchmarks/pipeline.py).
+_new = object.__new__
+
+
+def _setter(cls: type, name: str) -> Callable[[Any, Any], None]:
+    """The slot's own setter: it writes past the frozen ``__setattr__``, once, at creation."""
+    setter: Callable[[Any, Any], None] = vars(cls)[name].__set__
+    return setter
+
+
+_set_text = _setter(TextDelta, "text")
+_set_time = _setter(TextDelta, "time")
+_set_kind = _setter(TextDelta, "kind")
+_set_reasoning = _setter(ReasoningDelta, "text")
+_set_reasoning_time = _setter(ReasoningDelta, "time")
+_set_reasoning_kind = _setter(ReasoningDelta, "kind")
+
+
+def new_text(text: str, time: float) -> TextDelta:
+    """``TextDelta(text, time=time)``, built faster (for the wire formats' per-event path).
+
+    Args:
+        text: The new characters.
+        time: Monotonic arrival time.
+
+    Returns:
+        A :class:`TextDelta` equal to the one the constructor gives.
+    """
+    delta: TextDelta = _new(TextDelta)
+    _set_text(delta, text)
+    _set_time(delta, time)
+    _set_kind(delta, "text")
+    return delta
+
+
+def new_reasoning(text: str, time: float) -> ReasoningDelta:
+    """``ReasoningDelta(text, time=time)``, built faster (see :func:`new_text`).
+
+    Args:
+        text: The new characters.
+        time: Monotonic arrival time.
+
+    Returns:
+        A :class:`ReasoningDelta` equal to the one the constructor gives.
+    """
+    delta: ReasoningDelta = _new(ReasoningDelta)
+    _set_reasoning(delta, text)
+    _set_reasoning_time(delta, time)
+    _set_reasoning_kind(delta, "reasoning")
+    return delta

@@ -16,6 +16,7 @@ ignore unknown ones.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from .._core.deltas import Delta, ErrorDelta
@@ -35,6 +36,9 @@ __all__ = [
 # The terminal marker of OpenAI-style streams, also used by many home-made servers (with or
 # without the space after "data:", which the SSE decoder already strips).
 DONE = "[DONE]"
+
+# json.loads' own scanner (the C one when available), with its default settings.
+_scan: Callable[[str, int], tuple[Any, int]] = vars(json.JSONDecoder())["scan_once"]
 
 
 class EventLike(Protocol):
@@ -117,7 +121,19 @@ def load_object(item: EventLike, format_name: str) -> tuple[dict[str, Any] | Non
         ``feed`` should return: ``[]`` for empty data, ``[DONE]`` or another JSON value, and
         one :class:`~nbstream.ErrorDelta` for malformed JSON.
     """
-    data = item.data.strip()
+    data = item.data
+    if data[:1] == "{":
+        # The usual event: one JSON object, nothing around it. The C scanner json.loads ends in
+        # gives the same object without loads' three Python frames and two whitespace regex
+        # matches (a fifth of its cost on a chat chunk); anything else takes the full path.
+        try:
+            obj, end = _scan(data, 0)
+        except (ValueError, StopIteration):
+            pass
+        else:
+            if end == len(data):
+                return obj, []
+    data = data.strip()
     # Gateways that speak OpenAI's chat streams first (OpenRouter, LiteLLM) end every stream
     # with "data: [DONE]", the Responses and Messages APIs' included, after their own terminal
     # event: it is an end marker, not broken JSON. Each format decides what completes it.

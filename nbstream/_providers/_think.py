@@ -159,6 +159,7 @@ class ThinkTagFormat:
         self.inner = inner
         self.name = inner.name
         self._split = LeadingThink()
+        self._decided = False  # the split passes everything on as it is: skip it
         self._last = 0.0
 
     @property
@@ -172,8 +173,12 @@ class ThinkTagFormat:
 
     def feed(self, item: EventLike) -> list[Delta]:
         """Translate one event with the inner format, then split its text."""
+        if self._decided:
+            return self.inner.feed(item)
         self._last = item.time
-        return self._split.feed(self.inner.feed(item))
+        out = self._split.feed(self.inner.feed(item))
+        self._decided = self._split.decided
+        return out
 
     def finish(self) -> list[Delta]:
         """Finish the inner format, and pass on any text still held."""

@@ -40,6 +40,8 @@ from .._core.deltas import (
     TextDelta,
     ToolCallDelta,
     Usage,
+    new_reasoning,
+    new_text,
 )
 from .._core.text import excerpt
 from ._common import EventLike, as_dict, error_delta, load_object
@@ -184,9 +186,9 @@ class AnthropicFormat:
             return []
         kind = delta.get("type")
         if kind == "text_delta":
-            return [TextDelta(delta["text"], time=t)] if delta.get("text") else []
+            return [new_text(delta["text"], t)] if delta.get("text") else []
         if kind == "thinking_delta":
-            return [ReasoningDelta(delta["thinking"], time=t)] if delta.get("thinking") else []
+            return [new_reasoning(delta["thinking"], t)] if delta.get("thinking") else []
         if kind == "input_json_delta":
             key = index if isinstance(index, int) else -1
             piece = str(delta.get("partial_json") or "")
