@@ -31,7 +31,7 @@ from __future__ import annotations
 
 from functools import partial
 from itertools import repeat
-from operator import index
+from operator import index, itemgetter
 from time import monotonic
 
 from .._core.errors import EventTooLargeError
@@ -113,6 +113,27 @@ def _pieces(text: str) -> list[str] | None:
 
 
 @public
+def _named(text: str) -> list[tuple[str, str, str]] | None:
+    """``(type, "\\ndata: ", data)`` of each event in ``text``, if each is a named one-line event.
+
+    ``text`` is LF-only events with their leading "event: " and last blank line cut off. The
+    shape of the Anthropic and Responses streams is an ``event: NAME`` line and one
+    ``data: DATA`` line per event; if every event has it, return each one's parts, else None
+    (another field, a comment, several data lines, a run of blank lines). The shape is proved
+    on the pieces between separators ("\\n\\nevent: "): each has a "\\ndata: ", and the text
+    has no other LF than those and the separators'. Decoding them all at once equals decoding
+    each event (see :func:`_pieces`).
+    """
+    blocks = text.split("\n\nevent: ")
+    if text.count("\n") != 3 * len(blocks) - 2:
+        return None
+    parts = [block.partition("\ndata: ") for block in blocks]
+    return parts if all(map(_separator, parts)) else None
+
+
+_separator = itemgetter(1)
+
+
 class SSEDecoder:
     """Turn the bytes of a ``text/event-stream`` body into :class:`ServerSentEvent` objects.
 
@@ -285,16 +306,24 @@ class SSEDecoder:
         # Events of nothing but "data:" lines are built in bulk (_pieces); anything else
         # (another field, a comment, a run of blank lines, an event above the size limit)
         # goes line by line.
-        texts = None
+        texts = named = None
         if body[:6] == b"data: " and len(body) <= self._max:
             texts = _pieces(body[6:].decode("utf-8", "replace"))
-        if texts is None:
+        elif body[:7] == b"event: " and len(body) <= self._max:
+            named = _named(body[7:].decode("utf-8", "replace"))
+        if texts is not None:
+            events += _events_of(texts, self._id, now)
+            self.last_event_id = self._id  # dispatch sets it (see the fast path in decode)
+        elif named is not None:
+            event_id = self._id
+            events += [
+                _make((kind or "message", data, event_id, None, now)) for kind, _, data in named
+            ]
+            self.last_event_id = event_id
+        else:
             lines = body.split(b"\n")
             lines.append(b"")
             events += self._lines(lines, now)
-        else:
-            events += _events_of(texts, self._id, now)
-            self.last_event_id = self._id  # dispatch sets it (see the fast path in decode)
         return self._rest(rest, now, events) if rest else events
 
     def _rest(

@@ -153,6 +153,16 @@ BULK = [
     b"data: a\n\n\ndata: data: b\n\n",
     b"data: a\nd\n\ndata: ata: x\n\n",
     b"data: a\ndata\n\ndata: : b\n\n",
+    # Named one-line events (Anthropic, Responses) take a bulk path of their own: an empty
+    # name, a plain event among them, an event of two data lines, one with no data line, a
+    # name line with no data, another field, a run of blank lines, CRLF, invalid UTF-8.
+    b"event: a\ndata: 1\n\nevent: \ndata: 2\n\nevent: b\ndata: \n\n",
+    b"event: a\ndata: 1\n\ndata: [DONE]\n\nevent: b\ndata: 2\n\n",
+    b"event: a\ndata: 1\ndata: 2\n\nevent: b\ndata: 3\n\n",
+    b"event: a\ndata: 1\n\nevent: b\n\nevent: c\ndata: 3\n\n",
+    b"event: a\ndata: 1\n\nevent: b\nid: 9\ndata: 2\n\n\nevent: c\ndata: 3\n\n",
+    b"event: a\r\ndata: 1\r\n\r\nevent: \xff\ndata: \xc3\n\nevent:b\ndata:2\n\n",
+    b"event: a\ndata: 1\n\nevent: b\ndata: 2\nevent: c\n\nevent: d\ndata: 4\n\n",
 ]
 
 
@@ -170,6 +180,9 @@ FRAGMENTS = st.sampled_from(
         b"data",
         b"data: ",
         b"\n\ndata: ",
+        b"event: ",
+        b"\ndata: ",
+        b"\n\nevent: ",
         b"d",
         b"ata: ",
         b"event",
