@@ -60,9 +60,9 @@ __all__ = [
     "TextDelta",
     "ToolCallDelta",
     "Usage",
-    "retry_in",
     "new_reasoning",
     "new_text",
+    "retry_in",
 ]
 
 DeltaKind: TypeAlias = Literal[

@@ -112,7 +112,6 @@ def _pieces(text: str) -> list[str] | None:
     return [t.replace("\ndata: ", "\n") for t in texts]
 
 
-@public
 def _named(text: str) -> list[tuple[str, str, str]] | None:
     """``(type, "\\ndata: ", data)`` of each event in ``text``, if each is a named one-line event.
 
@@ -134,6 +133,7 @@ def _named(text: str) -> list[tuple[str, str, str]] | None:
 _separator = itemgetter(1)
 
 
+@public
 class SSEDecoder:
     """Turn the bytes of a ``text/event-stream`` body into :class:`ServerSentEvent` objects.
 
