@@ -13,7 +13,10 @@ by a multiple of the answer:
   1000 iopub messages/s and 1 MB/s per kernel, and a flooded frontend silently loses messages
   (FACTS.md, "Iopub traffic");
 - the interval stretches when drawing gets slow, so that drawing takes at most ``cpu_share`` of
-  the kernel's time.
+  the kernel's time;
+- frames of different views that fall due together are drawn apart, each in a slot of its own
+  (:class:`Pacer`): fifty answers started at once would otherwise draw fifty frames in one turn
+  of the event loop, every interval, and a cell run meanwhile would wait for all of them.
 
 A byte budget proportional to the answer (what this replaced) froze long paragraphs: once the
 live block was most of the answer, its redraw never fitted, so it waited until the block ended.
@@ -21,7 +24,11 @@ live block was most of the answer, its redraw never fitted, so it waited until t
 
 from __future__ import annotations
 
-__all__ = ["Bucket", "Throttle"]
+import bisect
+
+__all__ = ["Bucket", "Pacer", "Throttle"]
+
+_INF = float("inf")
 
 
 class Bucket:
@@ -57,6 +64,48 @@ class Bucket:
         return 0.0 if self.level >= 0 else -self.level / self.rate
 
 
+class Pacer:
+    """Frame slots shared by every view of a process: frames at least ``spacing`` seconds apart.
+
+    A view asks for a slot at or after the time its own limits allow (:meth:`claim`) and gets
+    the earliest time that far from every other claimed slot: a frame wanted when nothing else
+    is drawn is drawn when wanted; frames due together are spread ``spacing`` apart, over as
+    many turns of the event loop; and a view that waits long (a rate limit) leaves the slots
+    before it free.
+
+    Args:
+        spacing: Seconds between two frames of the process.
+    """
+
+    __slots__ = ("_times", "spacing")
+
+    _KEEP = 1024  # slots remembered before the earliest half is forgotten
+
+    def __init__(self, spacing: float) -> None:
+        self.spacing = spacing
+        self._times: list[float] = []  # claimed slots, sorted
+
+    def claim(self, at: float) -> float:
+        """Take the earliest free slot at or after ``at``.
+
+        Args:
+            at: The earliest time the frame may be drawn.
+
+        Returns:
+            The slot: ``at`` itself when no other slot is within ``spacing`` of it.
+        """
+        times, gap = self._times, self.spacing
+        if len(times) > self._KEEP:  # the earliest are past: a view holds one slot at most
+            del times[: len(times) - self._KEEP // 2]
+        i = bisect.bisect_left(times, at)
+        slot = at if i == 0 else max(at, times[i - 1] + gap)
+        while i < len(times) and times[i] < slot + gap:
+            slot = max(slot, times[i] + gap)
+            i += 1
+        times.insert(i, slot)
+        return slot
+
+
 class Throttle:
     """Decide when to draw the next frame of one view.
 
@@ -67,6 +116,7 @@ class Throttle:
         cpu_share: Largest share of the kernel's time that drawing may take.
         max_interval: The longest the CPU rule may stretch the interval to.
         shared: Buckets shared by every view of the process (bytes, messages), charged too.
+        pacer: Frame slots shared by every view of the process.
     """
 
     def __init__(
@@ -78,6 +128,7 @@ class Throttle:
         cpu_share: float = 0.25,
         max_interval: float = 0.5,
         shared: tuple[Bucket, Bucket] | None = None,
+        pacer: Pacer | None = None,
     ) -> None:
         self.base_interval = 1.0 / fps
         self.interval = self.base_interval
@@ -86,6 +137,8 @@ class Throttle:
         self.bytes = Bucket(byte_rate)
         self.messages = Bucket(message_rate)
         self.shared = shared
+        self.pacer = pacer
+        self._slot: float | None = None  # the pacer's slot this view holds for its next frame
         self.last: float | None = None
         self.sent = 0
         self.sent_messages = 0
@@ -101,9 +154,18 @@ class Throttle:
             now: The monotonic clock.
         """
         debt = max(bucket.wait(now) for bucket in self._buckets())
-        if self.last is None:
-            return now + debt
-        return max(self.last + self.interval, now + debt)
+        # What the limits allow, which the passing of time alone never moves: the interval
+        # since the last frame, and the end of a debt.
+        at = -_INF if self.last is None else self.last + self.interval
+        if debt > 0:
+            at = max(at, now + debt)
+        if self.pacer is not None:
+            # A slot, once taken, is kept until the frame is drawn, however late its timer
+            # fires; only a limit moving past it takes another.
+            if self._slot is None or self._slot < at:
+                self._slot = self.pacer.claim(max(at, now))
+            at = self._slot
+        return max(at, now)
 
     def due(self, now: float) -> bool:
         """Tell whether a frame may be drawn at ``now``.
@@ -142,6 +204,7 @@ class Throttle:
             cpu_seconds: Kernel CPU time the frame took (rendering and sending).
         """
         self.last = now
+        self._slot = None
         self.frames += 1
         wanted = cpu_seconds / self.cpu_share
         self.interval = min(self.max_interval, max(self.base_interval, wanted))

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
-from nbstream._core.throttle import Bucket, Throttle
+from nbstream._core.throttle import Bucket, Pacer, Throttle
 
 
 def test_first_frame_is_due_at_once_then_one_per_interval() -> None:
@@ -87,3 +89,41 @@ def test_the_status_line_never_delays_the_answer() -> None:
     assert t.due(0.0)
     assert t.sent_messages == 50  # counted, and charged to the kernel's limits
     assert shared[1].level == 950
+
+
+def test_frames_due_together_are_drawn_apart() -> None:
+    pacer = Pacer(0.002)
+    views = [Throttle(pacer=pacer) for _ in range(5)]
+    slots = [t.next_at(10.0) for t in views]  # five first frames due at once
+    assert slots[0] == 10.0  # the first is drawn when due
+    assert all(b - a >= 0.002 - 1e-9 for a, b in itertools.pairwise(slots))
+    assert [t.due(10.0) for t in views] == [True, False, False, False, False]
+
+
+def test_a_slot_is_kept_however_late_its_timer_fires() -> None:
+    pacer = Pacer(0.002)
+    a, b = Throttle(pacer=pacer), Throttle(pacer=pacer)
+    assert a.next_at(5.0) == 5.0
+    slot = b.next_at(5.0)
+    assert slot > 5.0
+    # The timer fires late, and again later: the view keeps its slot instead of taking a new
+    # one each time (a new one each time never comes due when many views share the steps).
+    assert b.next_at(slot + 0.05) == slot + 0.05
+    assert b.due(slot + 0.05)
+    b.drew(slot + 0.05, 0.0)
+    assert b.next_at(slot + 0.06) == pytest.approx(slot + 0.05 + b.interval)
+
+
+def test_a_view_waiting_for_its_limits_leaves_the_steps_before_free() -> None:
+    pacer = Pacer(0.002)
+    waiting = Throttle(pacer=pacer, byte_rate=1000)
+    waiting.charge(3000, 1, now=0.0)  # two seconds of debt
+    assert waiting.next_at(0.0) == pytest.approx(2.0)
+    assert Throttle(pacer=pacer).next_at(0.001) == 0.001  # not pushed behind the waiting one
+
+
+def test_the_pacer_forgets_steps_long_past() -> None:
+    pacer = Pacer(0.001)
+    for i in range(10_000):
+        pacer.claim(i * 0.01)
+    assert len(pacer._times) <= Pacer._KEEP + 1
