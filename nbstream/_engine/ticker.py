@@ -19,7 +19,9 @@ __all__ = ["TICK_S", "ticker"]
 TICK_S = 0.1
 
 
-async def _tick(interval: float, on_tick: Callable[[], None] | None) -> None:
+async def _tick(interval: float, on_tick: Callable[[], None] | None, phase: float) -> None:
+    if phase:
+        await asyncio.sleep(interval * phase)
     while True:
         await asyncio.sleep(interval)
         if on_tick is not None:
@@ -31,7 +33,7 @@ async def _tick(interval: float, on_tick: Callable[[], None] | None) -> None:
 
 @asynccontextmanager
 async def ticker(
-    interval: float = TICK_S, on_tick: Callable[[], None] | None = None
+    interval: float = TICK_S, on_tick: Callable[[], None] | None = None, phase: float = 0.0
 ) -> AsyncIterator[None]:
     """Wake the running loop every ``interval`` seconds for the duration of the block.
 
@@ -39,8 +41,12 @@ async def ticker(
         interval: Seconds between wake-ups.
         on_tick: Called at each wake-up (the view refreshes its status line); its exceptions
             are ignored, so the ticker keeps ticking.
+        phase: The first wake-up comes after ``(1 + phase) * interval``: tickers of views
+            started together (0 <= phase < 1) then wake at spread times, not all at once.
     """
-    task = asyncio.get_running_loop().create_task(_tick(interval, on_tick), name="nbstream-ticker")
+    task = asyncio.get_running_loop().create_task(
+        _tick(interval, on_tick, phase), name="nbstream-ticker"
+    )
     try:
         yield
     finally:

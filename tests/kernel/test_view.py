@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
@@ -124,3 +125,36 @@ def test_failed_stream_shows_its_error_and_keeps_the_text(k: Kernel) -> None:
     outputs = ex.final_outputs()
     assert "failed: RuntimeError: boom" in outputs[0]["data"]["text/plain"]
     assert "partial answer" in payload(outputs)
+
+
+def test_views_started_together_share_their_widget_parts_and_all_end(k: Kernel) -> None:
+    ex = k.ok(
+        "views = [nbstream.StreamView() for _ in range(12)]\n"
+        "async def one(i):\n"
+        "    async def words():\n"
+        "        for j in range(30):\n"
+        "            await asyncio.sleep(0.01)\n"
+        "            yield f'v{i}w{j} '\n"
+        "    return await views[i].consume(words())\n"
+        "replies = await asyncio.gather(*(one(i) for i in range(12)))\n"
+        "print(sorted({r.status for r in replies}))",
+        timeout=120,
+    )
+    assert ex.stdout.strip() == "['finished']"
+    # Three widgets per view (Cancel, status, their row); the layout and styles that every
+    # widget also has are shared by all views, not one more comm each.
+    models = Counter(m["content"]["data"]["state"]["_model_name"] for m in ex.of_type("comm_open"))
+    assert models["ButtonModel"] == models["HTMLModel"] == models["HBoxModel"] == 12
+    assert sum(models.values()) <= 3 * 12 + 3
+    closed = {m["content"]["comm_id"] for m in ex.of_type("comm_close")}
+    per_view = set(ex.widget_comms("ButtonModel") + ex.widget_comms("HTMLModel"))
+    assert per_view <= closed  # every view's own widgets are closed at its end
+    # Each view's answer is whole, and ends under its final status line; the outputs are
+    # rebuilt from the messages parented to this cell only (the updates, sent without IPython's
+    # update_display, must be parented as it would).
+    outputs = ex.final_outputs()
+    statuses = [o for o in outputs if "nbstream" in o.get("metadata", {})]
+    assert len(statuses) == 12
+    assert all(WIDGET_MIME not in o.get("data", {}) for o in outputs)
+    text = payload(outputs)
+    assert all(f"v{i}w29" in text for i in range(12))
