@@ -131,7 +131,7 @@ class Nbstream(Consumer):
     """The view's painter and throttle, as ``StreamView`` sets them up."""
 
     def __init__(self) -> None:
-        self.painter = Painter(throttle=Throttle(shared=(Bucket(500_000), Bucket(500.0))))
+        self.painter = Painter(throttle=Throttle(shared=(Bucket(500_000), Bucket(400.0))))
 
     def _frame(self, now: float) -> list[tuple[int, int]]:
         ops = self.painter.frame(now)

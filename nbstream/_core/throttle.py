@@ -25,10 +25,13 @@ live block was most of the answer, its redraw never fitted, so it waited until t
 from __future__ import annotations
 
 import bisect
+import threading
 
 __all__ = ["Bucket", "Pacer", "Throttle"]
 
 _INF = float("inf")
+_STATUS_SHARE = 0.25  # of the shared message rate, for the views' status lines
+_MAX_FAIR_INTERVAL = 2.0  # the longest the number of views spaces frames (then debts do)
 
 
 class Bucket:
@@ -37,13 +40,17 @@ class Bucket:
     Args:
         rate: Units refilled per second.
         capacity: The most the bucket holds (the largest burst); default one second's worth.
+        max_debt: The deepest the level may go below zero (default: no bound).
     """
 
-    __slots__ = ("_at", "capacity", "level", "rate")
+    __slots__ = ("_at", "capacity", "level", "max_debt", "rate")
 
-    def __init__(self, rate: float, capacity: float | None = None) -> None:
+    def __init__(
+        self, rate: float, capacity: float | None = None, *, max_debt: float | None = None
+    ) -> None:
         self.rate = rate
         self.capacity = rate if capacity is None else capacity
+        self.max_debt = max_debt
         self.level = self.capacity
         self._at: float | None = None
 
@@ -54,9 +61,16 @@ class Bucket:
             self._at = now
 
     def take(self, amount: float, now: float) -> None:
-        """Spend ``amount`` units at ``now`` (the level may go negative: a debt paid by waiting)."""
+        """Spend ``amount`` units at ``now`` (the level may go negative: a debt paid by waiting).
+
+        The debt is capped at ``max_debt`` if given: what was sent is sent, and a limit kept
+        for a kernel (jupyter_server's, averaged over 3 s) is not helped by making a burst far
+        over it (a hundred views opened at once) delay every frame after it for minutes.
+        """
         self._refill(now)
         self.level -= amount
+        if self.max_debt is not None:
+            self.level = max(self.level, -self.max_debt)
 
     def wait(self, now: float) -> float:
         """Seconds until the bucket is out of debt (``0.0`` when it is not in debt)."""
@@ -77,13 +91,21 @@ class Pacer:
         spacing: Seconds between two frames of the process.
     """
 
-    __slots__ = ("_times", "spacing")
+    __slots__ = ("_lock", "_times", "active", "spacing")
 
     _KEEP = 1024  # slots remembered before the earliest half is forgotten
 
     def __init__(self, spacing: float) -> None:
         self.spacing = spacing
         self._times: list[float] = []  # claimed slots, sorted
+        #: Views streaming now (:meth:`Throttle.start` / :meth:`Throttle.stop`).
+        self.active = 0
+        self._lock = threading.Lock()  # views on other threads' loops (chat_sync) join too
+
+    def join(self, n: int) -> None:
+        """Count ``n`` more views streaming now (negative: fewer)."""
+        with self._lock:
+            self.active = max(0, self.active + n)
 
     def claim(self, at: float) -> float:
         """Take the earliest free slot at or after ``at``.
@@ -139,10 +161,50 @@ class Throttle:
         self.shared = shared
         self.pacer = pacer
         self._slot: float | None = None  # the pacer's slot this view holds for its next frame
+        self._joined = False
         self.last: float | None = None
         self.sent = 0
         self.sent_messages = 0
         self.frames = 0
+
+    def start(self) -> None:
+        """Count this view among the views streaming now (their number spaces their frames)."""
+        if self.pacer is not None and not self._joined:
+            self._joined = True
+            self.pacer.join(1)
+
+    def stop(self) -> None:
+        """This view has stopped streaming (idempotent)."""
+        if self.pacer is not None and self._joined:
+            self._joined = False
+            self.pacer.join(-1)
+
+    def _share(self, part: float) -> float:
+        """Seconds between two messages of each streaming view, ``part`` of the shared rate."""
+        if self.pacer is None or self.shared is None or self.pacer.active <= 1:
+            return 0.0
+        # 80 %: at the rate itself the shared bucket hovers at zero, and its debt, not the
+        # interval, would again decide which view draws.
+        rate = self.shared[1].rate * part * 0.8
+        return min(_MAX_FAIR_INTERVAL, self.pacer.active / rate)
+
+    def status_interval(self) -> float:
+        """The shortest interval between two status lines of a view, given how many stream.
+
+        Status lines take at most a quarter of the shared message rate (frames the rest):
+        fifty views keep their once-a-second line, a hundred and fifty refresh it every 1.9 s.
+        """
+        return self._share(_STATUS_SHARE)
+
+    def _fair_interval(self) -> float:
+        """The interval that keeps every streaming view's frames within the shared rate.
+
+        The interval grows with the number of views streaming, instead of the shared bucket's
+        debt choosing who draws: waiting out a debt, the views whose timers fire first draw
+        and the rest are pushed behind them again and again (simulated: 150 views, 1,100
+        frames in 6 s, some views none at all).
+        """
+        return self._share(1.0 - _STATUS_SHARE)
 
     def _buckets(self) -> tuple[Bucket, ...]:
         return (self.bytes, self.messages, *(self.shared or ()))
@@ -156,7 +218,7 @@ class Throttle:
         debt = max(bucket.wait(now) for bucket in self._buckets())
         # What the limits allow, which the passing of time alone never moves: the interval
         # since the last frame, and the end of a debt.
-        at = -_INF if self.last is None else self.last + self.interval
+        at = -_INF if self.last is None else self.last + max(self.interval, self._fair_interval())
         if debt > 0:
             at = max(at, now + debt)
         if self.pacer is not None:

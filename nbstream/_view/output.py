@@ -73,12 +73,69 @@ def _shared_parts() -> tuple[Any, Any, Any, Any]:
 
 
 def _zmq_publisher() -> Any:
-    """ipykernel's display publisher, or ``None`` elsewhere (see :meth:`Surface._update`)."""
+    """ipykernel's display publisher, when a message may go straight to it, else ``None``.
+
+    Anything but a plain ipykernel publisher (terminal IPython, ``%%capture``, display hooks,
+    display history kept) takes IPython's own way.
+    """
     pub = getattr(ipython_shell(), "display_pub", None)
     parts = ("session", "pub_socket", "topic", "parent_header")
     if pub is None or any(getattr(pub, part, None) is None for part in parts):
         return None
+    if getattr(pub, "_hooks", None) or getattr(pub, "store_display_history", False):
+        return None
     return pub
+
+
+def _io_thread(pub: Any) -> Any:
+    """ipykernel's IOPub thread behind ``pub``, if stdout and stderr print through it too."""
+    thread = getattr(pub.pub_socket, "io_thread", None)
+    if thread is None or not hasattr(thread, "schedule"):
+        return None
+    for stream in (sys.stdout, sys.stderr):
+        if getattr(stream, "pub_thread", None) is not thread or not hasattr(stream, "_flush"):
+            return None
+    return thread
+
+
+def _widget_bundle(widget: Any, text: str) -> dict[str, Any]:
+    """The bundle ``display(widget)`` would build, without its repr of every trait."""
+    view = {"version_major": 2, "version_minor": 0, "model_id": widget.model_id}
+    return {"application/vnd.jupyter.widget-view+json": view, "text/plain": text}
+
+
+def publish(
+    data: dict[str, Any], display_id: str, metadata: dict[str, Any], *, update: bool
+) -> None:
+    """Show (or, with ``update``, replace) the display ``display_id`` holding a raw bundle.
+
+    What ``IPython.display.display(data, raw=True, display_id=…)`` and ``update_display`` send,
+    without their wait: IPython flushes stdout and stderr before every display message so that
+    text printed before it shows above it, two round trips to ipykernel's IOPub thread waited
+    for (0.6-1.3 ms a message; an update took 200-550 µs through IPython, 45-180 µs this way,
+    measured in a kernel). Here the flush and the message are handed to that thread together,
+    flush first, and the event loop goes on at once. Outputs with metadata (the final ones, a
+    few per answer) take IPython's way, with its cleaning of what JSON cannot hold.
+    """
+    pub: Any = None if metadata else _zmq_publisher()
+    thread = None if pub is None else _io_thread(pub)
+    if thread is None:
+        if update:
+            _ipy("update_display")(data, raw=True, display_id=display_id, metadata=metadata)
+        else:
+            _ipy("display")(data, raw=True, display_id=display_id, metadata=metadata)
+        return
+    content = {"data": data, "metadata": {}, "transient": {"display_id": display_id}}
+    kind = "update_display_data" if update else "display_data"
+    msg = pub.session.msg(kind, content, parent=pub.parent_header)  # the parent of this cell
+    streams = (sys.stdout, sys.stderr)
+
+    def send() -> None:  # on the IOPub thread: printed text is queued before the message
+        for stream in streams:
+            stream.flush()  # an OutStream's flush on its own thread: no wait, just queued
+        pub.session.send(pub.pub_socket, msg, ident=pub.topic)
+
+    thread.schedule(send)
 
 
 class Surface:
@@ -109,6 +166,10 @@ class Surface:
         self.mode = mode
         self.display_id = display_id
         self.messages = 0  # display operations and status updates sent
+        # Widget messages (comm opens and closes, the controls' displays): the view counts
+        # them against the kernel's message rate, so that fifty views opening at once delay
+        # frames rather than push the kernel's rate over jupyter_server's limit.
+        self.widget_messages = 0
         self.box: Any = None
         self._answer_box: Any = None
         self._widgets: dict[str, Any] = {}
@@ -120,10 +181,8 @@ class Surface:
         self._cell = execution_count() if controls and mode == "display" else None
         if BACKGROUND.get():
             self._cell = None
-        self._publisher: Any = None
         if mode == "text":
             return
-        self._publisher = _zmq_publisher()
         import ipywidgets as w
 
         row: list[Any] = []
@@ -143,16 +202,15 @@ class Surface:
             self._status = w.HTML(value=status, layout=layout, style=html_style)
             row = [w.HBox([button, self._status], layout=layout)]
             self._controls = [button, self._status, row[0]]
+            self.widget_messages += 3  # their comm_open messages
         else:
             self._controls = []
         if mode == "widget":
             self._answer_box = w.VBox([])
             self.box = w.VBox([*row, self._answer_box])
         elif row:
-            # The bundle display(widget) would build, without its repr of every trait.
-            view = {"version_major": 2, "version_minor": 0, "model_id": row[0].model_id}
-            bundle = {"application/vnd.jupyter.widget-view+json": view, "text/plain": "Cancel"}
-            _ipy("display")(bundle, raw=True, display_id=display_id)
+            publish(_widget_bundle(row[0], "Cancel"), display_id, {}, update=False)
+            self.widget_messages += 1
 
     @property
     def live(self) -> bool:
@@ -187,12 +245,8 @@ class Surface:
                     children = self._answer_box.children
                     self._answer_box.children = (*children, self._widgets[op.display_id])
             return
-        display = _ipy("display")
         for op in ops:
-            if op.update:
-                self._update(op.data, op.display_id, op.metadata)
-            else:
-                display(op.data, raw=True, display_id=op.display_id, metadata=op.metadata)
+            publish(op.data, op.display_id, op.metadata, update=op.update)
             if op.blocks and self._controls and self._cell is not None:
                 # Right after the display that shows them: below it, above the next live piece.
                 self._offer(op.blocks)
@@ -218,10 +272,11 @@ class Surface:
             row.append(button)
         box = w.HBox(row, layout=_shared_parts()[0])
         display_id = f"{self.display_id}-insert-{blocks[0][0]}"
-        _ipy("display")(box, display_id=display_id)
+        publish(_widget_bundle(box, "Insert below"), display_id, {}, update=False)
         self._button_displays.append(display_id)
         self._controls += [*row, box]
         self.messages += 1
+        self.widget_messages += len(row) + 1
 
     def insert(self, index: int) -> None:
         """Put code block ``index`` into a new cell below the running cell, when it ends.
@@ -244,24 +299,6 @@ class Surface:
             button.description, button.button_style = "✓ goes below when the answer ends", "success"
         except Exception:  # noqa: BLE001 - a callback must not fail; the click is lost, not the view
             return
-
-    def _update(self, data: dict[str, str], display_id: str, metadata: dict[str, Any]) -> None:
-        """Replace a display's bundle: IPython's ``update_display``, minus its stream flush.
-
-        The display publisher flushes stdout and stderr before every message, two round trips
-        to the kernel's IOPub thread: an ``update_display`` took 200-550 µs in a kernel, the same
-        message sent by the publisher's session 45-180 µs, at five updates a second per view.
-        The flush keeps printed text and new outputs in order; an update replaces an output in
-        place, so here it only costs. Anything but a plain ipykernel publisher (hooks that
-        capture output, display history kept) takes IPython's own way.
-        """
-        pub = self._publisher
-        if pub is None or getattr(pub, "_hooks", None) or getattr(pub, "store_display_history", 0):
-            _ipy("update_display")(data, raw=True, display_id=display_id, metadata=metadata)
-            return
-        content = {"data": data, "metadata": metadata, "transient": {"display_id": display_id}}
-        msg = pub.session.msg("update_display_data", content, parent=pub.parent_header)
-        pub.session.send(pub.pub_socket, msg, ident=pub.topic)
 
     def finish(self, line: str, metadata: dict[str, Any], painter: Painter) -> int:
         """Show the final status line (with its provenance) and close the controls.
@@ -288,12 +325,12 @@ class Surface:
             self.box.children = (w.HTML(value=bundle["text/markdown"]), self._answer_box)
             sent += self._durable_copy(line, metadata, painter)
         elif self._controls:
-            self._update(bundle, self.display_id, metadata)
+            publish(bundle, self.display_id, metadata, update=True)
         else:
-            _ipy("display")(bundle, raw=True, display_id=self.display_id, metadata=metadata)
+            publish(bundle, self.display_id, metadata, update=False)
         self.messages += 1
         for display_id in self._button_displays:
-            self._update(dict(_EMPTY), display_id, {})
+            publish(dict(_EMPTY), display_id, {}, update=True)
             self.messages += 1
         shared = _shared_parts()
         for widget in self._controls:
@@ -302,6 +339,7 @@ class Surface:
             for part in (widget, getattr(widget, "layout", None), getattr(widget, "style", None)):
                 if part is not None and part not in shared:
                     part.close()
+                    self.widget_messages += 1  # its comm_close
         self._controls = []
         return sent
 

@@ -43,10 +43,14 @@ __all__ = ["StreamView", "show_stream"]
 
 _STATUS_INTERVAL_S = 1.0  # status-line refresh while streaming
 
-# Every view of the process shares these limits on top of its own: half of what jupyter_server
-# accepts from one kernel before it drops output (1000 iopub messages/s, 1 MB/s), whatever the
-# number of views streaming at once.
-_KERNEL_LIMITS = (Bucket(500_000), Bucket(500.0))
+# Every view of the process shares these limits on top of its own, whatever the number of views
+# streaming at once: half the bytes and 40 % of the messages jupyter_server accepts from one
+# kernel before it drops output (1 MB/s, 1000 iopub messages/s averaged over 3 s). The widget
+# messages of views opening and closing count too, and the kernel sends its own (a busy/idle
+# pair and the input of every cell): 150 views started at once peaked at 915 messages/s with
+# 500 here and without counting widgets (benchmarks/many_views.py). A debt deeper than a
+# second's worth (opening hundreds of views) would only stall every answer after it.
+_KERNEL_LIMITS = (Bucket(500_000, max_debt=500_000), Bucket(400.0, max_debt=400.0))
 # ... and draw their frames at least 2 ms apart: frames that fall due together (answers started
 # at once) are spread over turns of the event loop, so a cell run meanwhile is not held up by
 # all of them (benchmarks/many_views.py). A frame takes about a millisecond of the kernel.
@@ -127,6 +131,7 @@ class StreamView:
         self._progress = Progress.now()
         self._status_at = 0.0
         self._timer: asyncio.TimerHandle | None = None
+        self._widgets_charged = 0
         #: What the prompt's values were; saved with the answer's provenance.
         self.context: tuple[ContextItem, ...] = ()
 
@@ -172,7 +177,17 @@ class StreamView:
                 on_insert=self._insert,
                 status=self._live_status(),
             )
+            self._charge_widgets()
         return self._surface
+
+    def _charge_widgets(self) -> None:
+        """Count the widget messages sent since the last call against the kernel's limits."""
+        surface = self._surface
+        if surface is not None and surface.widget_messages > self._widgets_charged:
+            # About 500 bytes each; their number is what matters (1000 messages/s).
+            n = surface.widget_messages - self._widgets_charged
+            self.painter.throttle.charge(500 * n, n, time.monotonic(), own=False)
+            self._widgets_charged = surface.widget_messages
 
     # -- consuming -------------------------------------------------------------------------------
 
@@ -199,6 +214,7 @@ class StreamView:
         self._progress = Progress(stream.builder.started)
         await _turn()
         _ = self._out  # not displayed yet: show it here, where the stream runs
+        self.painter.throttle.start()  # one more view streaming: frames of all get spaced
         self._loop = asyncio.get_running_loop()
         outer = asyncio.current_task()
         self._task = asyncio.ensure_future(self._pump(stream))
@@ -219,6 +235,7 @@ class StreamView:
                     await asyncio.shield(self._task)
                 raise  # after the final render in `finally`
         finally:
+            self.painter.throttle.stop()
             if self._timer is not None:
                 self._timer.cancel()
             reply = stream.reply
@@ -279,6 +296,7 @@ class StreamView:
             return
         if at <= now:
             surface.apply(self.painter.frame(now))
+            self._charge_widgets()  # Insert buttons under code blocks that settled
             if surface.live:  # the status rides on frames: the first one replaces the spinner
                 self._refresh_status(surface)
             at = self.painter.next_frame_at(now)  # still dirty: the rate limits said wait
@@ -313,6 +331,7 @@ class StreamView:
         now = time.monotonic()
         first = self._progress.first
         interval = 0.25 if first is None else _STATUS_INTERVAL_S
+        interval = max(interval, self.painter.throttle.status_interval())
         if now - self._status_at < interval and self._status_at > (first or 0):
             return
         self._status_at = now
@@ -373,6 +392,7 @@ class StreamView:
         line = status_line(reply, self.notice)
         sent = surface.finish(line, {"nbstream": provenance(reply)}, self.painter)
         self.painter.throttle.charge(sent, 1, time.monotonic())
+        self._charge_widgets()
 
 
 async def show_stream(stream: DeltaStream, job: Any) -> Reply:

@@ -158,3 +158,54 @@ def test_views_started_together_share_their_widget_parts_and_all_end(k: Kernel) 
     assert all(WIDGET_MIME not in o.get("data", {}) for o in outputs)
     text = payload(outputs)
     assert all(f"v{i}w29" in text for i in range(12))
+
+
+def test_printed_text_keeps_its_place_around_the_views_outputs(k: Kernel) -> None:
+    # Display messages skip IPython's waited-for flush of stdout; text printed before a new
+    # output must still arrive before it (the flush is queued ahead of the message).
+    ex = k.ok(
+        "print('before the view')\n"
+        "view = nbstream.StreamView()\n"
+        "display(view)\n"
+        "async def words():\n"
+        "    yield 'first paragraph\\n\\n'\n"
+        "    await asyncio.sleep(0.3)\n"
+        "    print('between the paragraphs')\n"
+        "    yield 'second paragraph\\n\\n'\n"
+        "    await asyncio.sleep(0.3)\n"
+        "reply = await view.consume(words())\n"
+        "print('after the view')",
+        timeout=60,
+    )
+    order = []
+    for m in ex.messages:
+        if m["msg_type"] == "stream":
+            order.append(m["content"]["text"].strip())
+        elif m["msg_type"] == "display_data":
+            text = m["content"]["data"].get("text/markdown", "")
+            if "paragraph" in text:
+                order.append(text.removeprefix("<p>").split()[0])
+            elif WIDGET_MIME in m["content"]["data"]:
+                order.append("controls")
+    assert order == [
+        "before the view",
+        "controls",
+        "first",
+        "between the paragraphs",
+        "second",
+        "after the view",
+    ]
+
+
+def test_a_view_inside_capture_is_captured_whole(k: Kernel) -> None:
+    # %%capture swaps the display publisher: the view's messages take IPython's way and land
+    # in the captured outputs instead of the cell.
+    ex = k.ok(
+        "from IPython.utils.capture import capture_output\n"
+        "with capture_output() as cap:\n"
+        "    reply = await nbstream.StreamView().consume(gen(30, 0.005))\n"
+        "print(reply.status, len(cap.outputs) > 0, 'word29' in str([o.data for o in cap.outputs]))",
+        timeout=60,
+    )
+    assert ex.stdout.strip() == "finished True True"
+    assert not ex.of_type("display_data", "update_display_data")
