@@ -58,6 +58,10 @@ __all__ = [
     "status_line",
 ]
 
+# Finish reasons that say "the model ended its answer", in any provider's spelling (Gemini's
+# "STOP", Responses' "completed"): the status line names only the others (length, filters …).
+_NATURAL_ENDS = frozenset({"stop", "end_turn", "completed", "complete", "eos"})
+
 Status: TypeAlias = Literal["finished", "cancelled", "failed", "truncated"]
 
 # A stream whose content deltas all arrived within this span was delivered in one burst (a
@@ -475,7 +479,7 @@ def status_line(reply: Reply, notice: str | None = None) -> str:
     if reply.ttft is not None:
         parts.append(f"first token {reply.ttft:.2f} s")
     parts.append(f"{reply.duration:.1f} s")
-    if reply.finish_reason and reply.finish_reason not in ("stop", "end_turn"):
+    if reply.finish_reason and reply.finish_reason.lower() not in _NATURAL_ENDS:
         parts.append(f"finish: {reply.finish_reason}")
     parts += reply.notes
     line = " · ".join(parts)

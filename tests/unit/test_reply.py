@@ -241,3 +241,17 @@ def test_the_status_line_is_escaped_in_the_bundle() -> None:
     markdown = r._repr_mimebundle_()[0]["text/markdown"]
     assert "<script>" not in markdown
     assert "&lt;script&gt;" in markdown
+
+
+@pytest.mark.parametrize("reason", ["stop", "STOP", "end_turn", "completed", "COMPLETE"])
+def test_a_natural_end_is_not_named_in_the_status_line(reason: str) -> None:
+    from nbstream._core.reply import status_line
+
+    assert "finish:" not in status_line(Reply(text="hi", finish_reason=reason))
+
+
+@pytest.mark.parametrize("reason", ["length", "MAX_TOKENS", "content_filter", "SAFETY"])
+def test_an_end_the_user_should_know_of_is_named(reason: str) -> None:
+    from nbstream._core.reply import status_line
+
+    assert f"finish: {reason}" in status_line(Reply(text="hi", finish_reason=reason))

@@ -127,3 +127,69 @@ def test_the_pacer_forgets_steps_long_past() -> None:
     for i in range(10_000):
         pacer.claim(i * 0.01)
     assert len(pacer._times) <= Pacer._KEEP + 1
+
+
+def _stream_views(n: int, seconds: float) -> list[list[float]]:
+    """``n`` views sharing a kernel's limits, each always with text to show, for ``seconds``."""
+    import heapq
+
+    shared, pacer = (Bucket(500_000), Bucket(400.0, max_debt=400.0)), Pacer(0.002)
+    views = [Throttle(shared=shared, pacer=pacer) for _ in range(n)]
+    for view in views:
+        view.charge(2000, 4, 0.0, own=False)  # its widgets opening
+        view.start()
+    frames: list[list[float]] = [[] for _ in range(n)]
+    due = [(0.3 + i * 0.001, i) for i in range(n)]
+    while due:
+        now, i = heapq.heappop(due)
+        if now > seconds:
+            break
+        view = views[i]
+        if view.due(now):
+            view.charge(300, 1, now)
+            view.drew(now, 0.0005)
+            frames[i].append(now)
+        heapq.heappush(due, (view.next_at(now), i))
+    for view in views:
+        view.stop()
+    assert pacer.active == 0
+    return frames
+
+
+def test_views_sharing_a_kernel_draw_equally_often_within_the_shared_rate() -> None:
+    frames = _stream_views(150, 10.0)
+    counts = [len(f) for f in frames]
+    assert min(counts) >= max(counts) - 1  # fair: no view starved while others draw
+    assert sum(counts) / 9.7 <= 400 * 0.75  # frames keep to their share of the messages
+    assert max(f[0] for f in frames) < 1.0  # every view's first frame within a second
+
+
+def test_few_views_keep_the_single_view_interval() -> None:
+    frames = _stream_views(10, 5.0)
+    gaps = [b - a for f in frames for a, b in zip(f, f[1:], strict=False)]
+    assert max(gaps) == pytest.approx(0.2, abs=0.005)
+
+
+def test_status_lines_are_spaced_by_the_number_of_views_streaming() -> None:
+    shared, pacer = (Bucket(500_000), Bucket(400.0)), Pacer(0.002)
+    views = [Throttle(shared=shared, pacer=pacer) for _ in range(150)]
+    assert views[0].status_interval() == 0.0
+    for view in views:
+        view.start()
+        view.start()  # idempotent
+    assert pacer.active == 150
+    assert views[0].status_interval() == pytest.approx(150 / (400 * 0.25 * 0.8))
+    for view in views[:140]:
+        view.stop()
+        view.stop()
+    assert pacer.active == 10
+    assert views[0].status_interval() <= 1.0
+
+
+def test_a_shared_debt_is_capped() -> None:
+    bucket = Bucket(400.0, max_debt=400.0)
+    bucket.take(5000, 0.0)  # a thousand widgets opened at once
+    assert bucket.wait(0.0) == pytest.approx(1.0)
+    own = Bucket(400.0)
+    own.take(5000, 0.0)
+    assert own.wait(0.0) == pytest.approx(11.5)
