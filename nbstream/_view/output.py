@@ -300,23 +300,32 @@ class Surface:
         except Exception:  # noqa: BLE001 - a callback must not fail; the click is lost, not the view
             return
 
-    def finish(self, line: str, metadata: dict[str, Any], painter: Painter) -> int:
+    def finish(
+        self,
+        line: str,
+        metadata: dict[str, Any],
+        painter: Painter,
+        *,
+        details: tuple[str, str] = ("", ""),
+    ) -> int:
         """Show the final status line (with its provenance) and close the controls.
 
         Args:
             line: The status line (plain text).
             metadata: The output metadata (``{"nbstream": provenance}``).
             painter: The painter, already finished (for the durable copy of a layout view).
+            details: What to show under the line (the tool calls the server ran), as safe HTML
+                and as plain text.
 
         Returns:
             Bytes sent.
         """
         if self.mode == "text":
-            self.write(f"\n[{line}]\n")
+            self.write(f"\n[{line}]\n" + (f"{details[1]}\n" if details[1] else ""))
             return 0
         bundle = {
-            "text/markdown": f"<p><small>{inline_text(line)}</small></p>\n",
-            "text/plain": line,
+            "text/markdown": f"<p><small>{inline_text(line)}</small></p>\n{details[0]}",
+            "text/plain": f"{line}\n{details[1]}" if details[1] else line,
         }
         sent = Op(self.display_id, bundle, metadata).size
         if self.mode == "widget":

@@ -1,7 +1,7 @@
 """The view's live status line, from counters kept as deltas arrive (the final one is the
 reply's own: :func:`nbstream._core.reply.status_line`).
 
-Pure (stdlib and the core's deltas).
+Pure (stdlib and the core's values).
 
 The line is refreshed about once a second while a stream runs, so it must not cost more as the
 answer grows: building it from ``DeltaStream.reply`` copied and scanned every delta each time
@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import html
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from .._core.deltas import Retry, retry_in
+from .._core.deltas import Retry, ServerToolCallDelta, retry_in
+from .._core.reply import ServerToolCall
 
-__all__ = ["Progress"]
+__all__ = ["Progress", "server_tools"]
 
 _SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 
@@ -39,6 +40,14 @@ class Progress:
     first: float | None = None
     tick: int = 0
     retry: Retry | None = None
+    running: dict[int, str] = field(default_factory=dict)
+
+    def server_tool(self, delta: ServerToolCallDelta) -> None:
+        """Follow a tool call the server runs: shown as running until its result arrives."""
+        if delta.result:
+            self.running.pop(delta.index, None)
+        elif delta.name:
+            self.running[delta.index] = delta.name
 
     def token(self, now: float) -> None:
         """Count one delta with content, arrived at ``now``."""
@@ -74,6 +83,8 @@ class Progress:
             )
             ttft = f" · first token {self.first - self.started:.2f} s"
             text = f"streaming · {self.tokens:,} tokens{rate}{ttft} · {elapsed:.1f} s"
+        if self.running:  # a web search or code run: the wait is the server's, not a stall
+            text += f" · running {', '.join(dict.fromkeys(self.running.values()))}"
         text += "".join(f" · {part}" for part in (model, notice) if part)
         return f"<span>{html.escape(text)}</span>"
 
@@ -81,3 +92,37 @@ class Progress:
     def now(cls) -> Progress:
         """Counters for a request starting now."""
         return cls(time.monotonic())
+
+
+def server_tools(calls: tuple[ServerToolCall, ...], limit: int = 160) -> tuple[str, str]:
+    """The tool calls the server ran, as HTML collapsed under their count and as plain text.
+
+    One line each: the tool's name, its input and the summary of its result, each cut to
+    ``limit`` characters (a search's input is a query; a code run's can be a whole program).
+    Every value is escaped in the HTML: it comes from the server and the model.
+
+    Returns:
+        ``(html, text)``, both ``""`` without calls.
+    """
+    if not calls:
+        return "", ""
+
+    def cut(text: str) -> str:
+        text = " ".join(text.split())
+        return text if len(text) <= limit else text[: limit - 1] + "…"
+
+    items, lines = [], []
+    for call in calls:
+        name = cut(call.name or "tool")
+        args = cut(call.arguments) if call.arguments.strip() not in ("", "{}") else ""
+        result = f"→ {cut(call.result)}" if call.result else "(no result)"
+        items.append(
+            f"<li><code>{html.escape(name)}</code> {html.escape(args)} {html.escape(result)}</li>"
+        )
+        lines.append(" ".join(part for part in (f"- {name}", args, result) if part))
+    n = len(calls)
+    summary = f"{n} tool call{'s' if n > 1 else ''} run by the server"
+    markup = (
+        f"<details><summary><small>{summary}</small></summary><ul>{''.join(items)}</ul></details>\n"
+    )
+    return markup, "\n".join([f"{summary}:", *lines])

@@ -27,7 +27,7 @@ from collections.abc import AsyncIterable
 from typing import Any
 
 from .._core.context import ContextItem
-from .._core.deltas import Delta, ReasoningDelta, Retry, TextDelta
+from .._core.deltas import Delta, ReasoningDelta, Retry, ServerToolCallDelta, TextDelta
 from .._core.reply import Reply, provenance, status_line
 from .._core.stream import DeltaStream
 from .._core.throttle import Bucket, Pacer, Throttle
@@ -37,7 +37,7 @@ from .output import Mode, Surface, show_bundle
 from .paint import Painter
 from .render import Renderer
 from .shell import shell_kind
-from .status import Progress
+from .status import Progress, server_tools
 
 __all__ = ["StreamView", "show_stream"]
 
@@ -255,6 +255,8 @@ class StreamView:
                     self._on_reasoning(delta.text)
                 elif isinstance(delta, Retry):
                     self._on_retry(delta)
+                elif isinstance(delta, ServerToolCallDelta):
+                    self._progress.server_tool(delta)
         except Exception:  # noqa: BLE001 - the stream recorded it: status "failed", described
             pass
         finally:
@@ -390,7 +392,12 @@ class StreamView:
         if surface.mode != "text":
             surface.apply(self.painter.finish())
         line = status_line(reply, self.notice)
-        sent = surface.finish(line, {"nbstream": provenance(reply)}, self.painter)
+        sent = surface.finish(
+            line,
+            {"nbstream": provenance(reply)},
+            self.painter,
+            details=server_tools(reply.server_tool_calls),
+        )
         self.painter.throttle.charge(sent, 1, time.monotonic())
         self._charge_widgets()
 

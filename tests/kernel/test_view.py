@@ -209,3 +209,31 @@ def test_a_view_inside_capture_is_captured_whole(k: Kernel) -> None:
     )
     assert ex.stdout.strip() == "finished True True"
     assert not ex.of_type("display_data", "update_display_data")
+
+
+def test_tool_calls_the_server_ran_are_shown_running_then_listed_under_the_answer(
+    k: Kernel,
+) -> None:
+    ex = k.ok(
+        "from nbstream import ServerToolCallDelta\n"
+        "async def searched():\n"
+        "    yield ServerToolCallDelta(index=0, id='s1', name='web_search')\n"
+        '    yield ServerToolCallDelta(index=0, arguments=\'{"query": "<img src=x onerror=alert(1)>"}\')\n'
+        "    await asyncio.sleep(1.3)\n"
+        "    yield ServerToolCallDelta(index=0, result='5 results: <b>a</b>')\n"
+        "    yield 'The answer.'\n"
+        "reply = await nbstream.StreamView().consume(searched())\n"
+        "print(reply.status, len(reply.server_tool_calls))",
+        timeout=60,
+    )
+    assert ex.stdout.strip() == "finished 1"
+    live = [m["content"]["data"]["state"].get("value", "") for m in ex.of_type("comm_msg")]
+    assert any("running web_search" in value for value in live)
+    status = next(o for o in ex.final_outputs() if "nbstream" in o.get("metadata", {}))
+    markup = status["data"]["text/markdown"]
+    assert "1 tool call run by the server" in markup
+    assert "<code>web_search</code>" in markup
+    assert "&lt;img src=x onerror=alert(1)&gt;" in markup
+    assert "<img" not in markup
+    assert "&lt;b&gt;a&lt;/b&gt;" in markup
+    assert "- web_search" in status["data"]["text/plain"]

@@ -166,7 +166,7 @@ def test_views_sharing_a_kernel_draw_equally_often_within_the_shared_rate() -> N
 
 def test_few_views_keep_the_single_view_interval() -> None:
     frames = _stream_views(10, 5.0)
-    gaps = [b - a for f in frames for a, b in zip(f, f[1:], strict=False)]
+    gaps = [b - a for f in frames for a, b in itertools.pairwise(f)]
     assert max(gaps) == pytest.approx(0.2, abs=0.005)
 
 

@@ -39,3 +39,38 @@ def test_the_final_line_and_the_provenance_carry_each_note_once() -> None:
         "repaired SSE framing: no line breaks between events",
         "retried once: 503 Service Unavailable",
     ]
+
+
+def test_a_running_server_tool_shows_in_the_live_line_until_its_result() -> None:
+    from nbstream._core.deltas import ServerToolCallDelta
+    from nbstream._view.status import Progress
+
+    progress = Progress(0.0)
+    progress.token(0.5)
+    progress.server_tool(ServerToolCallDelta(index=0, name="web_search"))
+    progress.server_tool(ServerToolCallDelta(index=1, name="web_search"))
+    progress.server_tool(ServerToolCallDelta(index=2, name="code_execution"))
+    assert "running web_search, code_execution" in progress.line(2.0)
+    for index in range(3):
+        progress.server_tool(ServerToolCallDelta(index=index, result="done"))
+    assert "running" not in progress.line(3.0)
+
+
+def test_server_tool_calls_are_listed_cut_and_escaped() -> None:
+    from nbstream._core.reply import ServerToolCall
+    from nbstream._view.status import server_tools
+
+    assert server_tools(()) == ("", "")
+    program = "print('<script>')\n" * 100
+    markup, text = server_tools(
+        (
+            ServerToolCall(index=0, name="code_execution", arguments=program),
+            ServerToolCall(index=1, name="web_search", arguments="{}", result="3 results"),
+        )
+    )
+    assert "2 tool calls run by the server" in markup
+    assert "<script>" not in markup
+    assert "(no result)" in markup
+    assert "→ 3 results" in markup
+    assert max(len(line) for line in text.splitlines()) < 200  # a program is cut, not pasted
+    assert text.splitlines()[2] == "- web_search → 3 results"
