@@ -132,12 +132,18 @@ def open_stream(job: Job) -> DeltaStream:
     """Start the request: the engine's :class:`~nbstream.DeltaStream` (nothing sent yet).
 
     With no base URL configured, this is where the embedded demo backend starts; with
-    ``record`` or ``replay`` on, the engine's transport is wrapped here (a replay still starts
-    the embedded backend when it is the configured server: its URL is part of the request).
+    ``record`` or ``replay`` on, the engine's transport is wrapped here. A pure replay never
+    reaches the network and cassettes match requests whatever their host, so it starts no
+    backend: the request goes to :data:`EMBEDDED_PLACEHOLDER`, which nothing answers.
     """
     from .._engine.engine import stream_for
 
-    settings = _embedded(job.settings) if job.settings.embedded else job.settings
+    settings = job.settings
+    if settings.embedded:
+        if job.cassettes.mode == "replay":
+            settings = merge(settings, Settings.layer(base_url=EMBEDDED_PLACEHOLDER))
+        else:
+            settings = _embedded(settings)
     on_bytes = None
     if job.wire:
         started = time.monotonic()
@@ -155,9 +161,12 @@ def open_stream(job: Job) -> DeltaStream:
             job.recorder = CassetteTransport(cassettes, network, secrets=[settings.api_key])
             return job.recorder
 
-    return stream_for(
+    stream = stream_for(
         job.messages, settings, client=job.client, on_bytes=on_bytes, wrap_transport=wrap
     )
+    if settings.base_url == EMBEDDED_PLACEHOLDER:
+        stream.builder.endpoint = ""  # no server answers: the status line says "replaying"
+    return stream
 
 
 def notebook_name() -> str:

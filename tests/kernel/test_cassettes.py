@@ -126,3 +126,30 @@ def test_the_cassette_commands_say_what_is_in_force(kernel: Kernel) -> None:
         kernel.execute("%chat replay maybe")
     )
     assert "speed takes a number" in _usage_error(kernel.execute("%chat replay on speed=0"))
+
+
+def test_a_replay_with_nothing_configured_starts_no_backend(tmp_path: Path) -> None:
+    from .harness import kernel as fresh_kernel
+    from .test_magic import _SOCKETS
+
+    env = {**CLEAN_ENV, "NBSTREAM_CONFIG_DIR": str(tmp_path / "cfg")}
+    cell = "%%chat -m echo --no-history\nAsked of the embedded backend once."
+    with fresh_kernel(env=env, cwd=tmp_path) as first:  # records from the embedded backend
+        first.ok("%load_ext nbstream")
+        status, text, _ = _final(
+            first.ok(cell.replace("%%chat", "%%chat --record")).final_outputs()
+        )
+    assert (status, text) == ("finished", "Asked of the embedded backend once.")
+    with fresh_kernel(env=env, cwd=tmp_path) as second:  # a classroom machine, offline
+        second.ok("%load_ext nbstream")
+        second.ok(_SOCKETS)
+        second.ok("_sockets_before = _tcp_sockets()\n%chat replay on")
+        status, text, line = _final(second.ok(cell).final_outputs())
+        after = second.ok(
+            "import nbstream.server._background as _bg\n"
+            "print(_bg._shared is None, sorted(set(_tcp_sockets()) - set(_sockets_before)))"
+        )
+    assert (status, text) == ("finished", "Asked of the embedded backend once.")
+    assert "replaying from cassettes/" in line, line
+    assert "invalid" not in line, line
+    assert after.stdout.strip() == "True []"
