@@ -116,6 +116,17 @@ class Pacer:
         Returns:
             The slot: ``at`` itself when no other slot is within ``spacing`` of it.
         """
+        with self._lock:
+            return self._claim(at)
+
+    def release(self, slot: float) -> None:
+        """Give back a slot that will not be drawn (its view took a later one, or stopped)."""
+        with self._lock:
+            i = bisect.bisect_left(self._times, slot)
+            if i < len(self._times) and self._times[i] == slot:
+                del self._times[i]
+
+    def _claim(self, at: float) -> float:
         times, gap = self._times, self.spacing
         if len(times) > self._KEEP:  # the earliest are past: a view holds one slot at most
             del times[: len(times) - self._KEEP // 2]
@@ -178,6 +189,9 @@ class Throttle:
         if self.pacer is not None and self._joined:
             self._joined = False
             self.pacer.join(-1)
+            if self._slot is not None:
+                self.pacer.release(self._slot)
+                self._slot = None
 
     def _share(self, part: float) -> float:
         """Seconds between two messages of each streaming view, ``part`` of the shared rate."""
@@ -225,6 +239,8 @@ class Throttle:
             # A slot, once taken, is kept until the frame is drawn, however late its timer
             # fires; only a limit moving past it takes another.
             if self._slot is None or self._slot < at:
+                if self._slot is not None:
+                    self.pacer.release(self._slot)
                 self._slot = self.pacer.claim(max(at, now))
             at = self._slot
         return max(at, now)

@@ -362,7 +362,9 @@ class OpenAIResponsesFormat:
             )
         if done:
             arguments, result = _server_call(item)
-            out.append(ServerToolCallDelta(number, arguments=arguments, result=result, time=t))
+            # A result is what ends the call in the view's live line: never an empty one.
+            done_result = result or "done"
+            out.append(ServerToolCallDelta(number, arguments=arguments, result=done_result, time=t))
         return out
 
     def _output(self, output: Any, time: float) -> list[Delta]:

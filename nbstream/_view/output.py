@@ -24,6 +24,7 @@ IPython and ipywidgets are imported only here, and only when a mode needs them.
 
 from __future__ import annotations
 
+import logging
 import sys
 from collections.abc import Callable
 from typing import Any, Literal
@@ -37,6 +38,7 @@ __all__ = ["Mode", "Surface", "show_bundle"]
 
 Mode = Literal["display", "widget", "text"]
 
+_log = logging.getLogger("nbstream")
 _INSERT = "Insert below"
 _EMPTY = {"text/markdown": "", "text/plain": ""}
 
@@ -58,6 +60,9 @@ _shared: tuple[Any, Any, Any, Any] | None = None
 
 def _shared_parts() -> tuple[Any, Any, Any, Any]:
     """The layouts and styles every view's controls share (one of each per kernel).
+
+    Never changed once made: restyling one view's row (``view.widget.children[0].layout``)
+    would restyle every view's; give it a layout of its own instead.
 
     Returns:
         The default layout, a layout sized to its content (Insert buttons), the button style
@@ -116,6 +121,11 @@ def publish(
     measured in a kernel). Here the flush and the message are handed to that thread together,
     flush first, and the event loop goes on at once. Outputs with metadata (the final ones, a
     few per answer) take IPython's way, with its cleaning of what JSON cannot hold.
+
+    The order kept is the one a reader sees: text printed before the call shows above the
+    output. The message itself reaches the socket a turn of the IOPub thread later, so a widget
+    message sent right after it from the kernel's thread (a comm close) may overtake it; text
+    printed right after it may too, as with IPython, whose flush only covers what came before.
     """
     pub: Any = None if metadata else _zmq_publisher()
     thread = None if pub is None else _io_thread(pub)
@@ -131,9 +141,12 @@ def publish(
     streams = (sys.stdout, sys.stderr)
 
     def send() -> None:  # on the IOPub thread: printed text is queued before the message
-        for stream in streams:
-            stream.flush()  # an OutStream's flush on its own thread: no wait, just queued
-        pub.session.send(pub.pub_socket, msg, ident=pub.topic)
+        try:
+            for stream in streams:
+                stream.flush()  # an OutStream's flush on its own thread: no wait, just queued
+            pub.session.send(pub.pub_socket, msg, ident=pub.topic)
+        except Exception:  # noqa: BLE001 - the IOPub thread must go on with the messages after it
+            _log.exception("nbstream: a display message could not be sent")
 
     thread.schedule(send)
 
@@ -341,7 +354,7 @@ class Surface:
         for display_id in self._button_displays:
             publish(dict(_EMPTY), display_id, {}, update=True)
             self.messages += 1
-        shared = _shared_parts()
+        shared = _shared_parts() if self._controls else ()
         for widget in self._controls:
             # Their layout and style are widgets too: close them, or they stay in the kernel
             # (and in a notebook saved with widget state); the shared ones serve other views.

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from .._core.deltas import Retry, ServerToolCallDelta, retry_in
 from .._core.reply import ServerToolCall
+from .render import inline_text
 
 __all__ = ["Progress", "server_tools"]
 
@@ -116,8 +117,9 @@ def server_tools(calls: tuple[ServerToolCall, ...], limit: int = 160) -> tuple[s
         name = cut(call.name or "tool")
         args = cut(call.arguments) if call.arguments.strip() not in ("", "{}") else ""
         result = f"→ {cut(call.result)}" if call.result else "(no result)"
+        # inline_text: escaped, and nothing the frontend takes for math ("$5 and $10").
         items.append(
-            f"<li><code>{html.escape(name)}</code> {html.escape(args)} {html.escape(result)}</li>"
+            f"<li><code>{inline_text(name)}</code> {inline_text(args)} {inline_text(result)}</li>"
         )
         lines.append(" ".join(part for part in (f"- {name}", args, result) if part))
     n = len(calls)

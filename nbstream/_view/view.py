@@ -212,7 +212,12 @@ class StreamView:
         stream = source if isinstance(source, DeltaStream) else DeltaStream(source)
         self._stream = stream
         self._progress = Progress(stream.builder.started)
-        await _turn()
+        try:
+            await _turn()
+        except asyncio.CancelledError:  # interrupted while views ahead of it start
+            stream.note_cancel("interrupted")
+            self._finish(dataclasses.replace(stream.reply, error="interrupted"))
+            raise
         _ = self._out  # not displayed yet: show it here, where the stream runs
         self.painter.throttle.start()  # one more view streaming: frames of all get spaced
         self._loop = asyncio.get_running_loop()
@@ -327,8 +332,11 @@ class StreamView:
     def _refresh_status(self, surface: Surface) -> None:
         """The live status line: a spinner at 4 frames/s before the first token, then 1/s.
 
-        Its own schedule, never the answer's: it counts against the kernel-wide limits only,
-        so a frame of the answer never waits for it.
+        Refreshed with frames while they flow (by the ticker when they stop), and no more often
+        than the number of views streaming allows (:meth:`Throttle.status_interval`). It counts
+        against the kernel-wide limits only, never this view's own: one view's frames never
+        wait for its status line; many views' status lines share the kernel's rate with
+        their frames.
         """
         now = time.monotonic()
         first = self._progress.first

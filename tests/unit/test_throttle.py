@@ -193,3 +193,16 @@ def test_a_shared_debt_is_capped() -> None:
     own = Bucket(400.0)
     own.take(5000, 0.0)
     assert own.wait(0.0) == pytest.approx(11.5)
+
+
+def test_a_slot_given_back_is_free_for_another_view() -> None:
+    pacer = Pacer(0.002)
+    first, second = pacer.claim(1.0), pacer.claim(1.0)
+    assert (first, second) == (1.0, pytest.approx(1.002))
+    pacer.release(first)
+    assert pacer.claim(1.0) == 1.0  # not pushed behind the slot that will never be drawn
+    stopped = Throttle(pacer=pacer, shared=(Bucket(500_000), Bucket(400.0)))
+    stopped.start()
+    held = stopped.next_at(5.0)
+    stopped.stop()
+    assert pacer.claim(held) == held
