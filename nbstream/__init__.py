@@ -118,6 +118,8 @@ __all__ = sorted([*_EXPORTS, "load_ipython_extension", "unload_ipython_extension
 
 
 def __getattr__(name: str) -> Any:
+    if name == "server":  # the subpackage, as `import nbstream` users reach for it
+        return importlib.import_module(".server", __name__)
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'nbstream' has no attribute {name!r}")

@@ -76,3 +76,14 @@ def test_import_is_cheap_and_loads_no_jupyter() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_the_embedded_backend_is_reachable_from_a_plain_import() -> None:
+    # `import nbstream` then `nbstream.server.shared()`, as the notebooks write it: the
+    # subpackage loads on first use, not at import (it brings uvicorn).
+    code = (
+        "import sys, nbstream; before = 'nbstream.server' in sys.modules; "
+        "print(before, callable(nbstream.server.shared), 'nbstream.server' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False True True"
