@@ -33,18 +33,9 @@ import json
 import math
 import os
 import statistics
-import subprocess
-import sys
 from typing import Any
 
-from jupyter_client.manager import start_new_kernel
-
-SERVER = (
-    "import sys, nbstream.server as s\n"
-    "server = s.start()\n"
-    "print(server.url, flush=True)\n"
-    "sys.stdin.read()\n"  # until the benchmark closes our stdin
-)
+from _kernel import kernel
 
 SETUP = r"""
 import asyncio, gc, time, uuid, nbstream
@@ -129,13 +120,7 @@ def main() -> None:
     cases = CASES[:2] if args.quick else CASES
     if args.cases:
         cases = [(int(n), float(r)) for n, r in (c.split("@") for c in args.cases.split(","))]
-    server = subprocess.Popen(
-        [sys.executable, "-c", SERVER], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
-    )
-    manager, client = start_new_kernel()
-    try:
-        assert server.stdout is not None
-        url = server.stdout.readline().strip()
+    with kernel() as (url, client):
         client.execute_interactive(SETUP.format(url=url), timeout=60)
         for code in CONSUMERS.values():  # warm up: imports, the SSL context, the first view
             run(client, code.format(n=20, rate=0), 60)
@@ -181,12 +166,6 @@ def main() -> None:
                     f"| {content / 1e3:,.1f} ({content / size:.1f}x) |",
                     flush=True,
                 )
-    finally:
-        client.stop_channels()
-        manager.shutdown_kernel(now=True)
-        if server.stdin is not None:
-            server.stdin.close()
-        server.wait(timeout=10)
 
 
 def client_answer(client: Any, n: int) -> str:

@@ -24,7 +24,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from jupyter_client.manager import start_new_kernel
+from _kernel import kernel, printed
 
 SETUP = r"""
 import asyncio, time, nbstream
@@ -117,16 +117,7 @@ def run(client: Any, code: str) -> tuple[Frontend, list[float]]:
 
 
 def _last_log(client: Any) -> list[float]:
-    msg_id = client.execute("import json; print(json.dumps(log))")
-    text = ""
-    while True:
-        msg = client.get_iopub_msg(timeout=30)
-        if msg["parent_header"].get("msg_id") != msg_id:
-            continue
-        if msg["msg_type"] == "stream":
-            text += msg["content"]["text"]
-        if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
-            return list(json.loads(text))
+    return list(json.loads(printed(client, "import json; print(json.dumps(log))", 30)))
 
 
 def pct(values: list[float], q: float) -> float:
@@ -139,8 +130,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="one short case (a smoke run)")
     cases = CASES[:1] if parser.parse_args().quick else CASES
-    manager, client = start_new_kernel()
-    try:
+    with kernel(backend=False) as (_, client):
         client.execute_interactive(SETUP)
         print(
             "| answer | tok/s | consumer | first word ms | lag p50 / p99 / max ms "
@@ -164,9 +154,6 @@ def main() -> None:
                     + (f" {missing} words never shown" if missing else ""),
                     flush=True,
                 )
-    finally:
-        client.stop_channels()
-        manager.shutdown_kernel(now=True)
 
 
 if __name__ == "__main__":

@@ -40,22 +40,13 @@ import os
 import queue
 import re
 import statistics
-import subprocess
-import sys
 import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from jupyter_client.manager import start_new_kernel
-
-SERVER = (
-    "import sys, time, nbstream.server as s\n"
-    "server = s.start()\n"
-    "print(server.url, flush=True)\n"
-    "sys.stdin.read()\n"  # until the benchmark closes our stdin
-)
+from _kernel import kernel, printed
 
 SETUP = r"""
 import asyncio, time, nbstream
@@ -280,13 +271,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.quick:
         args.views, args.tokens = 10, 200
-    server = subprocess.Popen(
-        [sys.executable, "-c", SERVER], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
-    )
-    manager, client = start_new_kernel()
-    try:
-        assert server.stdout is not None
-        url = server.stdout.readline().strip()
+    with kernel() as (url, client):
         client.execute_interactive(SETUP, timeout=60)
         # Warm up: the first view imports ipywidgets, markdown-it and nh3; the first request
         # builds the client's SSL context. Neither is what fifty views cost.
@@ -294,16 +279,7 @@ def main() -> None:
         execute(client, CREATE.format(n=5))
         create: list[tuple[float, float]] = []
         for _ in range(5):
-            msg_id = client.execute(CREATE.format(n=args.views))
-            out = ""
-            while True:
-                msg = client.get_iopub_msg(timeout=60)
-                if msg["parent_header"].get("msg_id") != msg_id:
-                    continue
-                if msg["msg_type"] == "stream":
-                    out += msg["content"]["text"]
-                if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
-                    break
+            out = printed(client, CREATE.format(n=args.views))
             thread, process = (float(x) / args.views for x in out.split())
             create.append((thread, process))
         main = statistics.median(t for t, _ in create) * 1e3
@@ -356,12 +332,6 @@ def main() -> None:
                 f"full garbage collections (at s, ms): "
                 f"{[(round(t, 2), round(d * 1e3)) for t, d in r['gcs']]} -->"
             )
-    finally:
-        client.stop_channels()
-        manager.shutdown_kernel(now=True)
-        if server.stdin is not None:
-            server.stdin.close()
-        server.wait(timeout=10)
 
 
 if __name__ == "__main__":
