@@ -46,6 +46,8 @@ GUESSES: tuple[str, ...] = (
     "choices.0.text",
     "choices.0.message.content",
     "candidates.0.content.parts.0.text",  # Gemini's native streamGenerateContent?alt=sse
+    "token.text",  # Hugging Face TGI's /generate_stream
+    "delta.message.content.text",  # Cohere's v2 /v2/chat stream (content-delta events)
 )
 
 

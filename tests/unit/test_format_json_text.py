@@ -5,9 +5,11 @@ from __future__ import annotations
 import pytest
 
 from nbstream._core.deltas import ErrorDelta, TextDelta
+from nbstream._providers._think import ThinkTagFormat
 from nbstream._providers.json_path import JsonPathFormat, guess_path
+from nbstream._providers.registry import choose_format
 from nbstream._providers.text import TextFormat
-from nbstream._sse.decoder import ServerSentEvent
+from nbstream._sse.decoder import ServerSentEvent, SSEDecoder
 
 from .format_streams import events, run
 
@@ -85,6 +87,63 @@ def test_guess_path_order() -> None:
     # Gemini's native stream (streamGenerateContent?alt=sse), as its API reference shows it.
     gemini = {"candidates": [{"content": {"parts": [{"text": "x"}], "role": "model"}}]}
     assert guess_path(gemini) == "candidates.0.content.parts.0.text"
+
+
+# Streams whose text sits in a nested field that no usual name reaches. With format="auto" and
+# no json_path they used to read as an empty, "finished" answer: the path must be guessed.
+# Cohere v2 chat streaming: content-delta events carry delta.message.content.text
+# (https://docs.cohere.com/v2/docs/streaming).
+COHERE_V2 = """\
+event: message-start
+data: {"id":"29f14a5a","type":"message-start","delta":{"message":{"role":"assistant","content":[],"tool_plan":"","tool_calls":[],"citations":[]}}}
+
+event: content-start
+data: {"type":"content-start","index":0,"delta":{"message":{"content":{"type":"text","text":""}}}}
+
+event: content-delta
+data: {"type":"content-delta","index":0,"delta":{"message":{"content":{"text":"Hello"}}}}
+
+event: content-delta
+data: {"type":"content-delta","index":0,"delta":{"message":{"content":{"text":" world"}}}}
+
+event: content-end
+data: {"type":"content-end","index":0}
+
+event: message-end
+data: {"type":"message-end","delta":{"finish_reason":"COMPLETE","usage":{"billed_units":{"input_tokens":5,"output_tokens":2},"tokens":{"input_tokens":71,"output_tokens":2}}}}
+
+"""
+# Hugging Face TGI /generate_stream: each event's token.text (TextGenerationStreamOutput,
+# https://huggingface.co/docs/huggingface.js/inference/interfaces/TextGenerationStreamOutput).
+TGI_GENERATE_STREAM = """\
+data:{"index":1,"token":{"id":18102,"text":" Ray","logprob":-0.3,"special":false},"generated_text":null,"details":null}
+
+data:{"index":2,"token":{"id":29880,"text":"leigh","logprob":-0.01,"special":false},"generated_text":null,"details":null}
+
+data:{"index":3,"token":{"id":22497,"text":" scattering","logprob":-0.2,"special":false},"generated_text":" Rayleigh scattering","details":{"finish_reason":"length","generated_tokens":3,"seed":null,"input_length":7}}
+
+"""
+
+
+@pytest.mark.parametrize(
+    ("stream", "path", "text"),
+    [
+        (COHERE_V2, "delta.message.content.text", "Hello world"),
+        (TGI_GENERATE_STREAM, "token.text", " Rayleigh scattering"),
+    ],
+    ids=["cohere-v2", "tgi-generate-stream"],
+)
+def test_nested_text_field_found_without_a_path(stream: str, path: str, text: str) -> None:
+    decoder = SSEDecoder()
+    items = [*decoder.decode(stream.encode()), *decoder.flush()]
+    fmt = choose_format("auto", api="custom", first=items[0])
+    _, reply = run(fmt, items)
+    assert fmt.name == "json"
+    assert isinstance(fmt, ThinkTagFormat)
+    assert isinstance(fmt.inner, JsonPathFormat)
+    assert fmt.inner.path == path
+    assert reply.text == text
+    assert reply.status == "finished"
 
 
 def test_text_format_fastapi_stream() -> None:
