@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from nbstream._core.deltas import Delta, Finish, ReasoningDelta, TextDelta, Usage
 from nbstream._providers._think import LeadingThink, ThinkTagFormat
 from nbstream._providers.registry import FORMAT_NAMES, make_format
+from nbstream._sse.event import ServerSentEvent
 
 from .format_streams import events, run
 
@@ -102,3 +105,60 @@ def test_non_streamed_body() -> None:
         {"choices": [{"index": 0, "message": message, "finish_reason": "stop"}]}
     )
     assert deltas == [ReasoningDelta("Hm."), TextDelta("Yes."), Finish("stop")]
+
+
+# Gemini's OpenAI-compatible endpoint with include_thoughts (the colleague's probe, p4_edges.py),
+# Bedrock's gpt-oss through its OpenAI-compatible API (probe p6.py), and <thinking> fine-tunes.
+OTHER_TAGS = {
+    "thought": "<thought>Plan it.</thought>Bonjour, <thought>x</thought>.",
+    "reasoning": "<reasoning>Plan it.</reasoning>\n\nBonjour, <thought>x</thought>.",
+    "thinking": " <thinking>\nPlan it.\n</thinking> Bonjour, <thought>x</thought>.",
+}
+
+
+@pytest.mark.parametrize("tag", sorted(OTHER_TAGS))
+def test_every_tag_name_cut_anywhere(tag: str) -> None:
+    text = OTHER_TAGS[tag]
+    want = ("Plan it.", "Bonjour, <thought>x</thought>.")
+    assert split([text])[:2] == want
+    assert split(list(text))[:2] == want
+    for cut in range(1, len(text)):
+        assert split([text[:cut], text[cut:]])[:2] == want, cut
+
+
+def test_only_the_opening_tags_closing_tag_ends_the_block() -> None:
+    # "</think>" inside a <thought> block is reasoning, not the end of it.
+    assert split(["<thought>a </think>b</thought>c"])[:2] == ("a </think>b", "c")
+    assert split(["<reasoning>a</think>", "b"])[:2] == ("a</think>b", "")
+
+
+def test_unknown_or_malformed_tags_are_text() -> None:
+    for text in ("<thoughts>x</thoughts>y", "<reason>x</reason>y", "<think >x</think>y"):
+        assert split([text])[:2] == ("", text)
+    # "<think" could still become "<thinking>": held, then text once it cannot.
+    assert split(["<think", "er>x"])[:2] == ("", "<thinker>x")
+
+
+def test_gemini_compat_thought_chunks_through_openai_chat() -> None:
+    # Shape from Gemini's OpenAI-compatible endpoint with include_thoughts (probe p4_edges.py).
+    def chunk(delta: dict[str, object], finish: str | None = None) -> str:
+        choice = {"delta": delta, "finish_reason": finish, "index": 0}
+        return json.dumps({"choices": [choice], "model": "gemini-2.5-flash", "object": "x"})
+
+    thought = {"google": {"thought": True}}
+    fmt = make_format("openai-chat")
+    deltas = [
+        d
+        for data in (
+            chunk({"content": "<thought>Plan", "extra_content": thought}),
+            chunk({"content": " it.", "extra_content": thought}),
+            chunk({"content": "</thought>Bonjour"}),
+            chunk({"content": " à vous"}),
+            chunk({"role": "assistant"}, "stop"),
+        )
+        for d in fmt.feed(ServerSentEvent(data=data))
+    ]
+    deltas += fmt.finish()
+    assert "".join(d.text for d in deltas if isinstance(d, ReasoningDelta)) == "Plan it."
+    assert "".join(d.text for d in deltas if isinstance(d, TextDelta)) == "Bonjour à vous"
+    assert Finish("stop") in deltas
