@@ -23,6 +23,7 @@ What servers do differently, all read here:
 - chunks with ``choices: []`` (Azure's content-filter results, usage-only chunks), a ``delta``
   that is ``null``, role-only chunks, and ``n > 1`` choices (only choice 0 is the answer);
 - tool calls without an ``index``, or a second call reusing an index under a new ``id``;
+- a whole ``chat.completion`` (a ``message``, no ``delta``) sent as an event of the stream;
 - an ``error`` object in a chunk that also carries usage and a finish reason (OpenRouter), and
   a named ``event: error`` (Groq);
 - usage in ``x_groq.usage`` (Groq) or in the choice (Moonshot), and one tool call sent as an
@@ -169,8 +170,18 @@ class OpenAIChatFormat:
             out.append(Metadata(model=obj.get("model"), response_id=obj.get("id"), time=time))
         choice = _first_choice(obj.get("choices"))
         if choice is not None:
-            part = as_dict(choice.get("delta") if streamed else choice.get("message"))
-            out.extend(self._message_part(part, choice.get("text"), time, streamed=streamed))
+            part = choice.get("delta") if streamed else None
+            whole = not streamed
+            if not isinstance(part, dict):
+                # A streamed choice without a delta but with a message: a server that sends
+                # whole chat.completion objects in its stream (Amm1rr/WebAI-to-API#55). Perplexity
+                # sends both, its message the text so far (open-webui/open-webui#9927,
+                # BerriAI/litellm#8455): there the delta wins.
+                part = choice.get("message")
+                whole = True
+            out.extend(
+                self._message_part(as_dict(part), choice.get("text"), time, streamed=not whole)
+            )
             reason = choice.get("finish_reason")
             if isinstance(reason, str) and reason:
                 self.complete = True

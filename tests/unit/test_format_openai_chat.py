@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from nbstream._core.deltas import (
     ErrorDelta,
     Finish,
@@ -263,3 +265,55 @@ def test_usage_in_the_choice_a_tool_call_object_and_a_named_error_event() -> Non
     (err,) = fmt.feed(ServerSentEvent(event="error", data='{"detail":"upstream closed"}'))
     assert isinstance(err, ErrorDelta)
     assert "upstream closed" in err.message
+
+
+def _sse(*objs: object) -> list[ServerSentEvent]:
+    return [ServerSentEvent(data=json.dumps(o)) for o in objs]
+
+
+def test_a_whole_chat_completion_in_a_stream_is_read_from_its_message() -> None:
+    # Servers that send chat.completion objects (message, no delta) as stream events
+    # (Amm1rr/WebAI-to-API#55; the colleague's probe p5.py).
+    message = {
+        "role": "assistant",
+        "content": "OK",
+        "reasoning_content": "Hm.",
+        "tool_calls": [
+            {"id": "c1", "type": "function", "function": {"name": "f", "arguments": "{}"}},
+            # No id and no index: still a call of its own, the message lists them in order.
+            {"type": "function", "function": {"name": "g", "arguments": "[]"}},
+        ],
+    }
+    whole = {
+        "id": "c",
+        "object": "chat.completion",
+        "model": "m",
+        "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
+        "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+    }
+    _, reply = run(OpenAIChatFormat(), _sse(whole))
+    assert (reply.text, reply.reasoning) == ("OK", "Hm.")
+    assert [(c.name, c.arguments) for c in reply.tool_calls] == [("f", "{}"), ("g", "[]")]
+    assert (reply.finish_reason, reply.status, reply.usage) == ("stop", "finished", Usage(1, 1, 2))
+    # A null delta is no delta either.
+    choice = {"index": 0, "delta": None, "message": {"content": "OK"}}
+    assert OpenAIChatFormat().feed(_sse({"choices": [choice]})[0]) == [TextDelta("OK")]
+
+
+def test_the_delta_wins_over_a_message_that_repeats_the_text_so_far() -> None:
+    # Perplexity's chunks carry both: delta the new piece, message the text so far
+    # (open-webui/open-webui#9927, BerriAI/litellm#8455).
+    def chunk(piece: str, so_far: str, finish: str | None = None) -> dict[str, object]:
+        message = {"role": "assistant", "content": so_far}
+        delta = {"role": "assistant", "content": piece}
+        choice = {"index": 0, "finish_reason": finish, "message": message, "delta": delta}
+        return {"id": "p1", "model": "sonar", "object": "chat.completion", "choices": [choice]}
+
+    _, reply = run(
+        OpenAIChatFormat(),
+        _sse(chunk("The", "The"), chunk(" sky", "The sky"), chunk(".", "The sky.", "stop")),
+    )
+    assert (reply.text, reply.status) == ("The sky.", "finished")
+    # An empty delta (a finish-only chunk) is still the delta: the message is not read.
+    last = {"index": 0, "delta": {}, "message": {"content": "The sky."}, "finish_reason": "stop"}
+    assert OpenAIChatFormat().feed(_sse({"choices": [last]})[0]) == [Finish("stop")]
