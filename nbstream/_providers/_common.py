@@ -171,7 +171,11 @@ def error_delta(obj: Any, time: float) -> ErrorDelta | None:
 
     Shapes: ``{"error": {"message": …, "type"/"code": …}}`` (OpenAI, vLLM, llama.cpp,
     Anthropic's ``{"type": "error", "error": {…}}``), ``{"error": "text"}`` (Ollama, LiteLLM),
-    and ``{"code": <non-zero>, "msg"/"message": …}`` (Sider-style home-made servers).
+    ``{"code": <non-zero>, "msg"/"message": …}`` (Sider-style home-made servers), an error
+    object sent flat as a chunk, ``{"object": "error", "message": …, "type": …, "code": …}``
+    (vLLM's ``ErrorResponse``, Mistral), and Dify's ``{"event": "error", "status": 400, "code":
+    …, "message": …}`` (docs.dify.ai, chat-messages API, streaming ``event: error``). A chunk's
+    ``message`` alone is never an error: chat messages are ``message`` objects too.
 
     Args:
         obj: Parsed JSON of one event.
@@ -193,6 +197,15 @@ def error_delta(obj: Any, time: float) -> ErrorDelta | None:
     message = obj.get("msg") or obj.get("message")
     if isinstance(code, int) and not isinstance(code, bool) and code != 0 and message:
         return ErrorDelta(excerpt(str(message), 500), str(code), time=time)
+    # Named an error by its object or event; its message must be text (or absent), as a chat
+    # chunk's "message" is a message object.
+    named = obj.get("object") == "error" or obj.get("event") == "error"
+    if named and (message is None or isinstance(message, str)):
+        text = message or json.dumps(obj)
+        status = obj.get("status")  # Dify's HTTP status for the failure
+        if isinstance(status, int) and not isinstance(status, bool):
+            text = f"{text} (status {status})"
+        return ErrorDelta(excerpt(text, 500), _code(code or obj.get("type")), time=time)
     return None
 
 
