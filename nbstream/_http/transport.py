@@ -259,11 +259,14 @@ class EventSource:
 
     Attributes:
         mode: ``"sse"``, ``"ndjson"`` or ``"json"``, from the content type; a
-            ``text/event-stream`` body that turns out to be bare JSON switches to ``"ndjson"``
-            when :meth:`aiter_events` sees its first byte. ``None`` for another content type.
+            ``text/event-stream`` body that turns out to be bare JSON switches to ``"ndjson"``,
+            and a body of any other type that starts as SSE does (``data:``, ``event:``,
+            ``id:`` or ``:``) switches to ``"sse"``, when :meth:`aiter_events` sees its first
+            bytes. ``None`` for another content type.
         ended_mid_event: After iteration: the body ended inside an event (truncated).
         note: Set once :meth:`aiter_events` had to repair an SSE body's framing (events without
-            blank lines between them): one line for the reply's notes; else ``None``.
+            blank lines between them, or an SSE body under another content type): one line for
+            the reply's notes; else ``None``.
         bytes_read: How many bytes of the body arrived so far.
         head: The body's first bytes (up to 64), to say what arrived when it was unreadable.
     """
@@ -300,11 +303,13 @@ class EventSource:
         self.bytes_read = 0
         self.head = b""
         self._framing: RecoveringSSEDecoder | None = None
+        self._relabelled: str | None = None  # set when an SSE body came under another type
 
     @property
     def note(self) -> str | None:
         """One line when the SSE framing was repaired (see :attr:`mode`), else ``None``."""
-        return None if self._framing is None else self._framing.note
+        notes = [self._relabelled, None if self._framing is None else self._framing.note]
+        return "; ".join(n for n in notes if n is not None) or None
 
     @property
     def response(self) -> httpx.Response:
@@ -347,23 +352,19 @@ class EventSource:
 
         SSE is read by the spec-exact decoder; a body whose events have no blank line between
         them (``data:{…}data:{…}``, or one newline after each) is repaired above it, and
-        :attr:`note` says so (:class:`~nbstream._sse.recovery.RecoveringSSEDecoder`).
+        :attr:`note` says so (:class:`~nbstream._sse.recovery.RecoveringSSEDecoder`). So is a
+        body that starts as SSE under another content type: it is read as SSE.
 
         Returns:
             An async iterator of :class:`~nbstream.ServerSentEvent`; for NDJSON and JSON each
             item's ``data`` is one JSON text.
 
         Raises:
-            UnsupportedContentTypeError: Neither SSE, NDJSON nor JSON.
+            UnsupportedContentTypeError: Neither SSE, NDJSON nor JSON (raised when iterating:
+                the body's first bytes are read to tell whether it is SSE after all).
             StreamTimeoutError: No first byte, or no data for ``Timeouts.idle`` seconds.
             EventTooLargeError: An event grew past the maximum size.
         """
-        if self.mode is None:
-            raise self._unsupported()
-        if self.mode == "json":
-            return self._track(self._whole())
-        if self.mode == "ndjson":
-            return self._track(self._decode(NDJSONDecoder(self._max), self._chunks()))
         return self._track(self._sniffed())
 
     async def _decode(
@@ -379,37 +380,60 @@ class EventSource:
         self.ended_mid_event = decoder.ended_mid_event
 
     async def _sniffed(self) -> AsyncGenerator[ServerSentEvent, None]:
-        # A server yielding json.dumps(obj) under text/event-stream writes bare JSON: if the
-        # first byte after a BOM and whitespace opens a JSON object or array, frame it as NDJSON
-        # (in SSE such a line would be a field with an unknown name, ignored anyway).
+        # The content type says the framing, and the first bytes after a BOM and whitespace
+        # correct it both ways:
+        # - a server yielding json.dumps(obj) under text/event-stream writes bare JSON: if the
+        #   first byte opens a JSON object or array, frame it as NDJSON (in SSE such a line
+        #   would be a field with an unknown name, ignored anyway);
+        # - an SSE body under another type is SSE: Foundry Local sends its streams as
+        #   application/json (microsoft/foundry-dev-tools#195), some proxies as text/plain or
+        #   application/octet-stream. A body starting with an SSE field or comment is no JSON,
+        #   NDJSON or plain text anybody sends, so nothing readable is misread this way.
         chunks = self._chunks()
-        seen = await _before(chunks, b"\xef\xbb\xbf \t\r\n")
-        first = b"".join(seen).lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
+        sse = self.mode == "sse"
+        seen = await _before(chunks, bool if sse else _decided)
+        head = _strip_blank(b"".join(seen))
         decoder: RecoveringSSEDecoder | NDJSONDecoder
-        if first in (b"{", b"["):
+        if sse and head[:1] in (b"{", b"["):
             self.mode = "ndjson"
             decoder = NDJSONDecoder(self._max)
-        else:
+        elif sse or _starts_as_sse(head):
+            if not sse:
+                shown = self.content_type or "no content type"
+                self._relabelled = f"read as SSE: the server labels its event stream {shown}"
+                self.mode = "sse"
             decoder = self._framing = RecoveringSSEDecoder(self._max)
+        elif self.mode == "json":
+            async for event in self._whole(seen, chunks):
+                yield event
+            return
+        elif self.mode == "ndjson":
+            decoder = NDJSONDecoder(self._max)
+        else:
+            raise self._unsupported()
         for chunk in seen:
             for event in decoder.decode(chunk):
                 yield event
         async for event in self._decode(decoder, chunks):
             yield event
 
-    async def _whole(self) -> AsyncGenerator[ServerSentEvent, None]:
+    async def _whole(
+        self, seen: list[bytes], chunks: AsyncGenerator[bytes, None]
+    ) -> AsyncGenerator[ServerSentEvent, None]:
         # The server ignored the stream flag and sent one JSON document: hand it up as one item.
-        parts: list[bytes] = []
-        size = 0
-        async for chunk in self._chunks():
+        parts: list[bytes] = list(seen)
+        size = sum(map(len, parts))
+        async for chunk in chunks:
             parts.append(chunk)
             size += len(chunk)
             if size > self._max:
-                raise EventTooLargeError(
-                    f"a JSON response grew past {self._max:,} bytes; raise max_event_size "
-                    "if the server really sends responses that large",
-                    limit=self._max,
-                )
+                break
+        if size > self._max:
+            raise EventTooLargeError(
+                f"a JSON response grew past {self._max:,} bytes; raise max_event_size "
+                "if the server really sends responses that large",
+                limit=self._max,
+            )
         text = b"".join(parts).decode("utf-8", "replace").lstrip("\ufeff")
         if text.strip():
             yield ServerSentEvent(data=text, time=monotonic())
@@ -430,12 +454,33 @@ class EventSource:
         await self._response.aclose()
 
 
-async def _before(chunks: AsyncIterator[bytes], skip: bytes) -> list[bytes]:
-    """Read chunks until one has a byte that is not in ``skip``."""
+_BLANK = b"\xef\xbb\xbf \t\r\n"  # the bytes of a BOM, and whitespace
+# How an SSE body starts: a field the formats use, or a comment (WHATWG HTML, 9.2.6).
+_SSE_STARTS = (b"data:", b"event:", b"id:", b":")
+
+
+def _strip_blank(head: bytes) -> bytes:
+    return head.lstrip(_BLANK)
+
+
+def _starts_as_sse(head: bytes) -> bool:
+    """Whether a body whose first non-blank bytes are ``head`` is SSE."""
+    return head.startswith(_SSE_STARTS)
+
+
+def _decided(head: bytes) -> bool:
+    """Whether ``head`` is enough to tell :func:`_starts_as_sse` (not a prefix of a start)."""
+    return bool(head) and not any(start.startswith(head) and start != head for start in _SSE_STARTS)
+
+
+async def _before(chunks: AsyncIterator[bytes], enough: Callable[[bytes], bool]) -> list[bytes]:
+    """Read chunks until the body's first non-blank bytes are ``enough`` (or it ends)."""
     seen: list[bytes] = []
+    head = b""
     async for chunk in chunks:
         seen.append(chunk)
-        if chunk.strip(skip):
+        head = _strip_blank(head + chunk)[:8]
+        if enough(head):
             break
     return seen
 

@@ -4,14 +4,23 @@ This is what a FastAPI ``StreamingResponse`` yielding ``f"data: {piece}\\n\\n"``
 ``[DONE]`` event, if the server sends one, is the terminal marker and is not shown; otherwise
 such servers have no marker at all, so an orderly end of the stream counts as complete (a cut
 connection surfaces as a transport error instead).
+
+Named control events are not text: Replicate's streams (the same raw pieces, as ``event:
+output``) end with ``event: done`` (data ``{}``, or ``{"reason": "error" | "canceled"}``) and
+report a failure as ``event: error`` with ``{"detail": "…"}``
+(https://replicate.com/docs/topics/predictions/streaming). ``done`` ends the answer, ``error``
+is an error with the server's message; a ``done`` whose reason is ``canceled`` is one too, or
+a cancelled prediction would read as a finished answer.
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from .._core.deltas import Delta, TextDelta
-from ._common import DONE, EventLike
+from .._core.deltas import Delta, ErrorDelta, TextDelta
+from .._core.text import excerpt
+from ._common import DONE, EventLike, error_delta
 from .provider import NOT_JSON, Provider
 
 __all__ = ["PROVIDER", "TextFormat"]
@@ -32,6 +41,15 @@ class TextFormat:
         if item.data == DONE:
             self.complete = True
             return []
+        if item.event == "done":
+            self.complete = True
+            if _json(item.data).get("reason") == "canceled":
+                return [
+                    ErrorDelta("the server canceled the prediction", "canceled", time=item.time)
+                ]
+            return []
+        if item.event == "error":
+            return [_error(item)]
         return [TextDelta(item.data, time=item.time)] if item.data else []
 
     def finish(self) -> list[Delta]:
@@ -44,6 +62,29 @@ class TextFormat:
         self.complete = True
         text = obj if isinstance(obj, str) else str(obj)
         return [TextDelta(text, time=time)] if text else []
+
+
+def _json(data: str) -> dict[str, Any]:
+    try:
+        obj = json.loads(data)
+    except (ValueError, RecursionError):
+        return {}
+    return obj if isinstance(obj, dict) else {}
+
+
+def _error(item: EventLike) -> ErrorDelta:
+    # Replicate sends {"detail": "…"}; other servers' error shapes (error_delta), or the data
+    # itself, say the rest.
+    obj = _json(item.data)
+    detail = obj.get("detail")
+    if isinstance(detail, str) and detail:
+        return ErrorDelta(excerpt(detail, 500), time=item.time)
+    known = error_delta(obj, item.time)
+    if known is not None:
+        return known
+    return ErrorDelta(
+        f"the server reported an error: {excerpt(item.data or '(no details)')}", time=item.time
+    )
 
 
 def _sniff(obj: Any, streamed: bool) -> bool:

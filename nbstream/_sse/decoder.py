@@ -143,6 +143,13 @@ class SSEDecoder:
     Args:
         max_event_size: The largest event, in bytes of data plus any unterminated line, that
             the decoder will buffer before raising :class:`~nbstream.EventTooLargeError`.
+        error_field: Also read a line ``error: VALUE`` as ``event: error`` plus ``data: VALUE``
+            (off by default: the spec ignores unknown fields). llama.cpp's server reports an
+            error mid-stream that way, its ``server_sent_event(sink, "error", error_data)``
+            (tools/server/server.cpp; the helper in tools/server/utils.hpp writes the name it
+            is given as the field name), so a spec-exact reader loses the server's message and
+            sees a truncated stream. No well-formed stream has such a line, and only lines that
+            are not ``data:`` lines ever reach the check, so the bulk paths are unchanged.
 
     Attributes:
         last_event_id: The stream's last event id (set when an event block ends, per spec).
@@ -155,6 +162,7 @@ class SSEDecoder:
         "_clean",
         "_cr",
         "_data",
+        "_error_field",
         "_event_type",
         "_head",
         "_id",
@@ -169,11 +177,14 @@ class SSEDecoder:
         "retry",
     )
 
-    def __init__(self, max_event_size: int = DEFAULT_MAX_EVENT_SIZE) -> None:
+    def __init__(
+        self, max_event_size: int = DEFAULT_MAX_EVENT_SIZE, *, error_field: bool = False
+    ) -> None:
         max_event_size = index(max_event_size)
         if max_event_size < 1:
             raise ValueError(f"max_event_size must be positive, not {max_event_size}")
         self._max = max_event_size
+        self._error_field = error_field
         self.last_event_id = ""
         self.retry: int | None = None
         self.ended_mid_event = False
@@ -393,6 +404,13 @@ class SSEDecoder:
         elif name == b"retry" and value.isdigit():
             # bytes.isdigit() accepts ASCII digits only, and is False for an empty value.
             self.retry = self._retry_block = retry_value(value)
+        elif name == b"error" and self._error_field:
+            # llama.cpp's error line (see the class docstring): an event named "error".
+            self._event_type = b"error"
+            self._data.append(value)
+            self._size += len(value) + 1
+            if self._size > self._max:
+                self._too_large()
         # Any other field name is ignored (spec).
 
     def _too_large(self) -> None:

@@ -260,6 +260,12 @@ def _blank_line_after(chunk: bytes, end: int) -> tuple[int, bytes]:
     return (end + 1 if follows[:1] == b"\r" else end), b"\n\n"
 
 
+def _decoder(max_event_size: int) -> SSEDecoder:
+    # The lenient reader also takes llama.cpp's non-standard "error: {…}" line as an error
+    # event (see SSEDecoder's error_field): its message is the only word of why a stream ended.
+    return SSEDecoder(max_event_size, error_field=True)
+
+
 def _is_json(value: bytes | str) -> bool:
     """Whether ``value`` is one JSON object or array."""
     try:
@@ -284,6 +290,9 @@ class RecoveringSSEDecoder:
     well-formed stream's events are exactly the spec decoder's, and after the first one
     ``decode`` *is* the spec decoder's method.
 
+    Unlike the spec decoder it also reads llama.cpp's ``error: {…}`` line as an event named
+    ``error`` (:class:`~nbstream.SSEDecoder`'s ``error_field``).
+
     Args:
         max_event_size: See :class:`~nbstream.SSEDecoder`.
 
@@ -300,7 +309,7 @@ class RecoveringSSEDecoder:
 
     def __init__(self, max_event_size: int = DEFAULT_MAX_EVENT_SIZE) -> None:
         self._max = max_event_size
-        self._decoder = SSEDecoder(max_event_size)
+        self._decoder = _decoder(max_event_size)
         self.note: str | None = None
         self._watch_from_start()
 
@@ -353,7 +362,7 @@ class RecoveringSSEDecoder:
         held = b"".join(self._held)
         self._held = []
         self._records = _Records(watch=False)
-        self._decoder = SSEDecoder(self._max)
+        self._decoder = _decoder(self._max)
         self.decode = self._repairing
         return self._repairing(held)
 

@@ -114,6 +114,33 @@ async def test_json_answer_to_a_stream_request_is_parsed_not_streamed() -> None:
     assert reply.text == "Say hello mendatanguser\nSay hello mendatang"
 
 
+async def test_an_sse_stream_labelled_json_is_streamed_and_the_label_noted() -> None:
+    # Foundry Local labels its streams application/json (microsoft/foundry-dev-tools#195).
+    rec = Recorder(recorded("llamacpp_openai_chat.sse", JSON))
+    async with rec.client() as client:
+        deltas, reply = await drain(base_url="http://h/v1", format="openai-chat", client=client)
+    assert deltas[0] == Metadata(format="openai-chat", streamed=True)
+    assert (reply.status, reply.text) == (
+        "finished",
+        "Say hello mendatanguser\nSay hello mendatang",
+    )
+    assert reply.notes == ("read as SSE: the server labels its event stream application/json",)
+
+
+async def test_a_llamacpp_error_line_fails_the_reply_with_the_servers_message() -> None:
+    # llama.cpp (tools/server/server.cpp) sends server_sent_event(sink, "error", error_data).
+    body = (
+        b'data: {"choices":[{"finish_reason":null,"index":0,"delta":{"content":"Hi"}}],'
+        b'"object":"chat.completion.chunk"}\n\n'
+        b'error: {"code":500,"message":"context shift is disabled","type":"server_error"}\n\n'
+    )
+    rec = Recorder(httpx.Response(200, headers=SSE, content=body))
+    async with rec.client() as client:
+        _, reply = await drain(base_url="http://h/v1", client=client)
+    assert (reply.status, reply.text) == ("failed", "Hi")
+    assert reply.error == "context shift is disabled"
+
+
 async def test_empty_200_stream_fails_with_a_message_that_says_so() -> None:
     rec = Recorder(httpx.Response(200, headers=SSE, content=b""))
     async with rec.client() as client:

@@ -160,3 +160,43 @@ def test_text_format_done_marker_and_body() -> None:
     assert fmt.complete
     assert fmt.feed(ServerSentEvent(data="late")) == []
     assert TextFormat().parse_body("whole") == [TextDelta("whole")]
+
+
+# Replicate's stream, as its docs show it (https://replicate.com/docs/topics/predictions/
+# streaming): "output" events of raw text, then "done" with {} (or {"reason": …}); a failure
+# is an "error" event with {"detail": …} before "done".
+def _replicate(*events: tuple[str, str]) -> list[ServerSentEvent]:
+    return [ServerSentEvent(event=name, data=data) for name, data in events]
+
+
+def test_text_format_ends_at_a_done_event_without_showing_it() -> None:
+    fmt = TextFormat()
+    stream = _replicate(("output", "Hello"), ("output", " world"), ("done", "{}"))
+    deltas, reply = run(fmt, [*stream, ServerSentEvent(data="late")])
+    assert deltas == [TextDelta("Hello"), TextDelta(" world")]
+    assert (reply.text, reply.status) == ("Hello world", "finished")
+    assert fmt.complete
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (
+            '{"detail": "Prediction failed: CUDA out of memory"}',
+            "Prediction failed: CUDA out of memory",
+        ),
+        ('{"error": {"message": "overloaded", "type": "server_error"}}', "overloaded"),
+        ("model crashed", "the server reported an error: model crashed"),
+        ("", "the server reported an error: (no details)"),
+    ],
+)
+def test_text_format_error_event_fails_with_the_servers_message(data: str, message: str) -> None:
+    stream = _replicate(("output", "Hel"), ("error", data), ("done", '{"reason": "error"}'))
+    _, reply = run(TextFormat(), stream)
+    assert (reply.text, reply.status, reply.error) == ("Hel", "failed", message)
+
+
+def test_text_format_a_canceled_prediction_is_not_a_finished_answer() -> None:
+    _, reply = run(TextFormat(), _replicate(("output", "Hel"), ("done", '{"reason": "canceled"}')))
+    assert (reply.text, reply.status) == ("Hel", "failed")
+    assert reply.error == "the server canceled the prediction"

@@ -341,3 +341,33 @@ def test_subclass_and_attributes() -> None:
     assert d.last_event_id == "resume"
     assert repr(d) == "SSEDecoder(last_event_id='resume', retry=None)"
     assert repr(SSEDecoder()) == "SSEDecoder(last_event_id='', retry=None)"
+
+
+# llama.cpp's server writes a mid-stream error as its own field line (tools/server/server.cpp:
+# server_sent_event(sink, "error", error_data); utils.hpp writes "<name>: <json>\n\n").
+LLAMACPP_ERROR = (
+    b'data: {"choices":[{"delta":{"content":"Hi"}}]}\n\n'
+    b'error: {"code":500,"message":"context shift is disabled","type":"server_error"}\n\n'
+)
+
+
+def test_an_error_field_is_ignored_by_the_spec_decoder() -> None:
+    assert decode(LLAMACPP_ERROR) == reference(LLAMACPP_ERROR)
+    d = SSEDecoder()
+    assert [e.event for e in d.decode(LLAMACPP_ERROR)] == ["message"]
+
+
+@pytest.mark.parametrize("newline", [b"\n", b"\r\n", b"\r"])
+def test_an_error_field_is_an_error_event_when_asked(newline: bytes) -> None:
+    body = LLAMACPP_ERROR.replace(b"\n", newline)
+    expected = [
+        ServerSentEvent(data='{"choices":[{"delta":{"content":"Hi"}}]}'),
+        ServerSentEvent(
+            event="error",
+            data='{"code":500,"message":"context shift is disabled","type":"server_error"}',
+        ),
+    ]
+    for cut in range(len(body) + 1):
+        d = SSEDecoder(error_field=True)
+        events = d.decode(body[:cut]) + d.decode(body[cut:]) + d.flush()
+        assert (events, d.ended_mid_event) == (expected, False), cut

@@ -238,3 +238,17 @@ def test_any_body_reads_the_same_however_it_is_cut(body: bytes, cuts: list[int])
     assert result == decode(body)
     if result[1] is None:
         assert result == spec(body, at)
+
+
+def test_a_llamacpp_error_line_after_the_first_event_is_an_error_event() -> None:
+    # llama.cpp: server_sent_event(sink, "error", error_data) in tools/server/server.cpp writes
+    # "error: {json}\n\n"; it comes after events the decoder has already handed over.
+    error = b'error: {"code":500,"message":"context shift is disabled","type":"server_error"}\n\n'
+    body = WELL_FORMED[: WELL_FORMED.index(b"data: [DONE]")] + error
+    for cut in (len(WELL_FORMED) // 2, len(body) - 9):
+        events = decode(body, [cut])[0]
+        assert isinstance(events, list)
+        assert [(e.event, e.data) for e in events] == [
+            *(("message", v) for v in VALUES),
+            ("error", error[7:-2].decode()),
+        ]

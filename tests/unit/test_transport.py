@@ -88,6 +88,66 @@ async def test_unsupported_content_type() -> None:
     assert info.value.content_type == "text/html"
 
 
+# Foundry Local streams SSE as application/json (microsoft/foundry-dev-tools#195); proxies and
+# home-made servers send it as text/plain, application/octet-stream or with no content type.
+@pytest.mark.parametrize(
+    "ctype",
+    [
+        "application/json",
+        "text/plain; charset=utf-8",
+        "application/octet-stream",
+        "application/x-ndjson",
+        None,
+    ],
+)
+@pytest.mark.parametrize(
+    "chunks",
+    [
+        [b'data: {"a":1}\n\n', b"data: [DONE]\n\n"],
+        [b"\xef\xbb\xbf\r\n", b"da", b'ta: {"a":1}\n\ndata: [DONE]\n\n'],  # BOM, split field
+        [b"event: message\ndata: {", b'"a":1}\n\ndata: [DONE]\n\n'],
+        [b'id: 7\ndata: {"a":1}\n\ndata: [DONE]\n\n'],
+        [b": keep-alive\n\n", b'data: {"a":1}\n\ndata: [DONE]\n\n'],
+    ],
+)
+async def test_an_sse_body_under_another_content_type_is_read_as_sse(
+    ctype: str | None, chunks: list[bytes]
+) -> None:
+    c = client(200, ctype, *chunks)
+    async with c, aconnect_sse(c, "POST", "http://test.local/v1/chat", json={}) as source:
+        data = [e.data async for e in source.aiter_events()]
+        assert (data, source.mode) == (['{"a":1}', "[DONE]"], "sse")
+        shown = "no content type" if ctype is None else ctype.split(";")[0]
+        assert source.note == f"read as SSE: the server labels its event stream {shown}"
+
+
+@pytest.mark.parametrize(
+    ("ctype", "chunks", "data", "mode"),
+    [
+        # What the sniffing must leave alone: JSON is never read as SSE.
+        ("application/json", [b'{"data:"', b": 1}"], ['{"data:": 1}'], "json"),
+        ("application/json", [b"[", b"1]"], ["[1]"], "json"),
+        ("application/x-ndjson", [b'{"id:":1}\n{"a":2}\n'], ['{"id:":1}', '{"a":2}'], "ndjson"),
+        ("application/json", [b""], [], "json"),
+    ],
+)
+async def test_json_bodies_stay_json(
+    ctype: str, chunks: list[bytes], data: list[str], mode: str
+) -> None:
+    c = client(200, ctype, *chunks)
+    async with c, aconnect_sse(c, "POST", "http://test.local/v1/chat", json={}) as source:
+        assert [e.data async for e in source.aiter_events()] == data
+        assert (source.mode, source.note) == (mode, None)
+
+
+@pytest.mark.parametrize("chunks", [[b"<html>"], [b"dat", b"um"], [b"  "], []])
+async def test_a_body_that_is_not_sse_under_another_type_is_still_unsupported(
+    chunks: list[bytes],
+) -> None:
+    with pytest.raises(UnsupportedContentTypeError, match="text/plain"):
+        await collect(client(200, "text/plain", *chunks))
+
+
 async def test_strict_aiter_sse_rejects_other_types() -> None:
     c = client(200, "application/x-ndjson", b"{}\n")
     async with c, aconnect_sse(c, "GET", "http://test.local/") as source:
