@@ -121,6 +121,11 @@ class Job:
         return f"{self.settings.model or '?'} @ {where}"
 
 
+def _placeholder(settings: Settings) -> Settings:
+    """The settings aimed at :data:`EMBEDDED_PLACEHOLDER`: no backend starts, nothing answers."""
+    return merge(settings, Settings.layer(base_url=EMBEDDED_PLACEHOLDER))
+
+
 def _embedded(settings: Settings) -> Settings:
     """The settings aimed at the embedded backend, which starts now if it is not running."""
     from ..server import shared
@@ -140,10 +145,8 @@ def open_stream(job: Job) -> DeltaStream:
 
     settings = job.settings
     if settings.embedded:
-        if job.cassettes.mode == "replay":
-            settings = merge(settings, Settings.layer(base_url=EMBEDDED_PLACEHOLDER))
-        else:
-            settings = _embedded(settings)
+        replay = job.cassettes.mode == "replay"
+        settings = _placeholder(settings) if replay else _embedded(settings)
     on_bytes = None
     if job.wire:
         started = time.monotonic()
@@ -189,7 +192,7 @@ def dry_run_request(job: Job) -> PreparedRequest:
 
     settings = job.settings
     if settings.embedded:
-        settings = merge(settings, Settings.layer(base_url=EMBEDDED_PLACEHOLDER))
+        settings = _placeholder(settings)
     return request_for(job.messages, settings)
 
 

@@ -179,10 +179,11 @@ class Surface:
         self.mode = mode
         self.display_id = display_id
         self.messages = 0  # display operations and status updates sent
-        # Widget messages (comm opens and closes, the controls' displays): the view counts
-        # them against the kernel's message rate, so that fifty views opening at once delay
-        # frames rather than push the kernel's rate over jupyter_server's limit.
-        self.widget_messages = 0
+        # Widget messages (comm opens and closes, the controls' displays) not yet counted by
+        # the view against the kernel's message rate (:meth:`take_widget_messages`), so that
+        # fifty views opening at once delay frames rather than push the kernel's rate over
+        # jupyter_server's limit.
+        self._widget_messages = 0
         self.box: Any = None
         self._answer_box: Any = None
         self._widgets: dict[str, Any] = {}
@@ -215,7 +216,7 @@ class Surface:
             self._status = w.HTML(value=status, layout=layout, style=html_style)
             row = [w.HBox([button, self._status], layout=layout)]
             self._controls = [button, self._status, row[0]]
-            self.widget_messages += 3  # their comm_open messages
+            self._widget_messages += 3  # their comm_open messages
         else:
             self._controls = []
         if mode == "widget":
@@ -223,7 +224,12 @@ class Surface:
             self.box = w.VBox([*row, self._answer_box])
         elif row:
             publish(_widget_bundle(row[0], "Cancel"), display_id, {}, update=False)
-            self.widget_messages += 1
+            self._widget_messages += 1
+
+    def take_widget_messages(self) -> int:
+        """The widget messages sent since the last call (for the kernel's message rate)."""
+        n, self._widget_messages = self._widget_messages, 0
+        return n
 
     @property
     def live(self) -> bool:
@@ -269,6 +275,7 @@ class Surface:
         import ipywidgets as w
 
         on_insert = self._on_insert or self.insert
+        layout, auto_layout, button_style, _html_style = _shared_parts()
         row = []
         for index, block in blocks:
             what = f"code block {index + 1}" + (f" ({block.language})" if block.language else "")
@@ -277,19 +284,19 @@ class Surface:
                 icon="plus",
                 tooltip=f"Put {what} in a new cell below when the answer ends "
                 f"(afterwards: %chat code {index + 1})",
-                layout=_shared_parts()[1],
-                style=_shared_parts()[2],
+                layout=auto_layout,
+                style=button_style,
             )
             button.on_click(lambda _button, i=index: on_insert(i))
             self._code[index], self._buttons[index] = block, button
             row.append(button)
-        box = w.HBox(row, layout=_shared_parts()[0])
+        box = w.HBox(row, layout=layout)
         display_id = f"{self.display_id}-insert-{blocks[0][0]}"
         publish(_widget_bundle(box, "Insert below"), display_id, {}, update=False)
         self._button_displays.append(display_id)
         self._controls += [*row, box]
         self.messages += 1
-        self.widget_messages += len(row) + 1
+        self._widget_messages += len(row) + 1
 
     def insert(self, index: int) -> None:
         """Put code block ``index`` into a new cell below the running cell, when it ends.
@@ -361,7 +368,7 @@ class Surface:
             for part in (widget, getattr(widget, "layout", None), getattr(widget, "style", None)):
                 if part is not None and part not in shared:
                     part.close()
-                    self.widget_messages += 1  # its comm_close
+                    self._widget_messages += 1  # its comm_close
         self._controls = []
         return sent
 

@@ -131,7 +131,6 @@ class StreamView:
         self._progress = Progress.now()
         self._status_at = 0.0
         self._timer: asyncio.TimerHandle | None = None
-        self._widgets_charged = 0
         #: What the prompt's values were; saved with the answer's provenance.
         self.context: tuple[ContextItem, ...] = ()
 
@@ -182,12 +181,10 @@ class StreamView:
 
     def _charge_widgets(self) -> None:
         """Count the widget messages sent since the last call against the kernel's limits."""
-        surface = self._surface
-        if surface is not None and surface.widget_messages > self._widgets_charged:
-            # About 500 bytes each; their number is what matters (1000 messages/s).
-            n = surface.widget_messages - self._widgets_charged
-            self.painter.throttle.charge(500 * n, n, time.monotonic(), own=False)
-            self._widgets_charged = surface.widget_messages
+        n = 0 if self._surface is None else self._surface.take_widget_messages()
+        # About 500 bytes each; their number is what matters (1000 messages/s). charge() does
+        # nothing for none.
+        self.painter.throttle.charge(500 * n, n, time.monotonic(), own=False)
 
     # -- consuming -------------------------------------------------------------------------------
 
