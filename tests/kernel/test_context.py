@@ -10,22 +10,16 @@ import pytest
 from nbstream.server import BackgroundServer
 
 from .harness import Kernel, run_notebook
-from .test_magic import CLEAN_ENV, _usage_error
+from .test_magic import CLEAN_ENV, _usage_error, echo_kernel
 
 pytestmark = pytest.mark.kernel
 
 
 @pytest.fixture(scope="module")
 def k(backend: BackgroundServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Kernel]:
-    env = {**CLEAN_ENV, "NBSTREAM_CONFIG_DIR": str(tmp_path_factory.mktemp("cfg"))}
-    kernel = Kernel(env=env)
-    try:
-        kernel.ok("%load_ext nbstream")
-        kernel.ok(f"%chat config base_url={backend.openai_base_url} model=echo")
-        kernel.ok("import matplotlib; matplotlib.use('Agg')")
-        yield kernel
-    finally:
-        kernel.shutdown()
+    with echo_kernel(backend, tmp_path_factory.mktemp("cfg")) as running:
+        running.ok("import matplotlib; matplotlib.use('Agg')")
+        yield running
 
 
 def test_a_million_row_frame_stays_within_the_budget_and_says_it_was_cut(k: Kernel) -> None:

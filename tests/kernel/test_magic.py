@@ -11,6 +11,7 @@ import json
 import queue
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -60,17 +61,20 @@ def _statuses(outputs: list[dict]) -> list[str]:  # type: ignore[type-arg]
     ]
 
 
+@contextmanager
+def echo_kernel(backend: BackgroundServer, config_dir: Path) -> Iterator[Kernel]:
+    """A kernel with nbstream loaded, its chats answered by the test backend's echo model."""
+    with kernel(env={**CLEAN_ENV, "NBSTREAM_CONFIG_DIR": str(config_dir)}) as running:
+        running.ok("%load_ext nbstream")
+        running.ok(f"%chat config base_url={backend.openai_base_url} model=echo")
+        yield running
+
+
 @pytest.fixture(scope="module")
 def k(backend: BackgroundServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Kernel]:
     """One kernel for the tests that can share it (each uses its own named chat)."""
-    env = {**CLEAN_ENV, "NBSTREAM_CONFIG_DIR": str(tmp_path_factory.mktemp("cfg"))}
-    kernel = Kernel(env=env)
-    try:
-        kernel.ok("%load_ext nbstream")
-        kernel.ok(f"%chat config base_url={backend.openai_base_url} model=echo")
-        yield kernel
-    finally:
-        kernel.shutdown()
+    with echo_kernel(backend, tmp_path_factory.mktemp("cfg")) as running:
+        yield running
 
 
 def test_run_all_saves_each_answer_under_its_cell(backend: BackgroundServer) -> None:

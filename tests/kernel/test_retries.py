@@ -15,21 +15,15 @@ import pytest
 from nbstream.server import BackgroundServer
 
 from .harness import Kernel, Message
-from .test_magic import CLEAN_ENV, _statuses, _text, _usage_error
+from .test_magic import _statuses, _text, _usage_error, echo_kernel
 
 pytestmark = pytest.mark.kernel
 
 
 @pytest.fixture(scope="module")
 def k(backend: BackgroundServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Kernel]:
-    env = {**CLEAN_ENV, "NBSTREAM_CONFIG_DIR": str(tmp_path_factory.mktemp("cfg"))}
-    kernel = Kernel(env=env)
-    try:
-        kernel.ok("%load_ext nbstream")
-        kernel.ok(f"%chat config base_url={backend.openai_base_url} model=echo")
-        yield kernel
-    finally:
-        kernel.shutdown()
+    with echo_kernel(backend, tmp_path_factory.mktemp("cfg")) as running:
+        yield running
 
 
 def _status_value(msg: Message) -> str:
